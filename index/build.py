@@ -1,0 +1,272 @@
+"""Build or incrementally update the index, safely.
+
+Under a lock, compare the files on disk with the manifest, read, clean, chunk and embed only
+what was added or changed, drop what was removed, and write the new index into a fresh
+generation folder beside the current one. Only when it is complete does the ``current``
+symlink switch to it (an atomic rename), so a crash at any point leaves the previous index
+loadable and the next build starts over cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .chunk import chunk_document
+from .embed import get_embedder
+from .layout import CHUNKS, CURRENT, TEXTS, current_generation, gc_generations, read_chunks
+from .lexical import BM25Index
+from .manifest import Manifest, plan
+from .settings import IndexSettings
+from .sources import SourceError, discover, file_sha256, read_document
+from .store import FaissStore, new_store
+from .types import BuildReport, Chunk, Skipped
+
+Progress = Callable[[str, int, int], None]
+
+
+class IndexLockedError(RuntimeError):
+    """Another build holds the index lock."""
+
+
+def _tqdm_progress() -> Progress:
+    from tqdm.auto import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="", leave=True)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return report
+
+
+def _abs_roots(paths: list[str]) -> list[str]:
+    seen: list[str] = []
+    for p in paths:
+        a = os.path.abspath(os.path.expanduser(p))
+        if a not in seen:
+            seen.append(a)
+    return seen
+
+
+def build(
+    settings: IndexSettings,
+    sources: list[str] | None = None,
+    full: bool = False,
+    progress: bool | Progress = False,
+    lock_timeout: float = 600.0,
+) -> BuildReport:
+    """Bring the index in ``settings.index_dir`` up to date with its sources.
+
+    ``sources`` adds files or folders to the ones the index already covers (remembered in
+    the manifest) and to ``settings.sources``. ``full`` re-reads and re-embeds everything.
+    ``progress`` is True for terminal progress bars, or a callback ``(stage, done, total)``.
+    """
+    t0 = time.perf_counter()
+    report_progress: Progress | None = _tqdm_progress() if progress is True else (progress or None)
+    root = Path(settings.index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / ".lock"))
+    try:
+        lock.acquire(timeout=lock_timeout)
+    except Timeout as exc:
+        raise IndexLockedError(
+            f"another build is running on {root} (lock {root / '.lock'}); wait for it to finish"
+        ) from exc
+    try:
+        return _build_locked(settings, root, sources or [], full, report_progress, t0)
+    finally:
+        lock.release()
+
+
+def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
+    report = BuildReport(index_dir=str(root))
+    gc_generations(root)
+    embedder = get_embedder(settings.embedder)
+    chunk_cfg = settings.chunk.as_dict()
+    chunk_cfg["max_tokens"] = min(settings.chunk.max_tokens, embedder.max_tokens - 2)
+
+    old_dir = current_generation(root)
+    old: Manifest | None = None
+    if old_dir is not None:
+        try:
+            old = Manifest.load(old_dir)
+        except (OSError, ValueError, TypeError):
+            old = None  # unreadable: rebuild from scratch
+    roots = _abs_roots(list(settings.sources) + (old.roots if old else []) + extra)
+    if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, "faiss")):
+        full = True
+    report.full = full or old is None
+
+    files, skipped = discover(roots)
+    roots = [r for r in roots if os.path.exists(r)]
+    current: dict[str, str] = {}
+    first_with_sha: dict[str, str] = {}
+    for f in files:
+        try:
+            sha = file_sha256(f)
+        except OSError as exc:
+            skipped.append(Skipped(f, f"cannot read ({exc.strerror or exc})"))
+            continue
+        if sha in first_with_sha:
+            skipped.append(Skipped(f, f"duplicate of {first_with_sha[sha]}"))
+            continue
+        first_with_sha[sha] = f
+        current[f] = sha
+
+    p = plan(None if report.full else old, current)
+    report.added, report.changed, report.removed, report.unchanged = p.added, p.changed, p.removed, p.unchanged
+    old_skipped = {(s["source"], s["reason"]) for s in (old.skipped if old else [])}
+    if (
+        not report.full
+        and not (p.added or p.changed or p.removed)
+        and old_skipped == {(s.source, s.reason) for s in skipped}
+        and old.roots == roots
+    ):
+        report.skipped = skipped
+        report.chunks = sum(len(e["chunks"]) for e in old.files.values())
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # Start from the old index, minus what changed or went away.
+    if report.full or old_dir is None:
+        chunks: list[Chunk] = []
+        store = new_store("faiss", embedder.dim)
+        files_meta: dict[str, dict] = {}
+        next_id = 0
+    else:
+        chunks = read_chunks(old_dir)
+        store = FaissStore.load(old_dir)
+        files_meta = {s: dict(e) for s, e in old.files.items()}
+        next_id = old.next_id
+        renamed_old = set(p.renamed.values())
+        gone: set[int] = set()
+        for s in p.changed + p.removed:
+            if s not in renamed_old:
+                gone.update(files_meta.pop(s)["chunks"])
+        store.delete(np.fromiter(gone, dtype=np.int64, count=len(gone)))
+        chunks = [c for c in chunks if c.id not in gone]
+        for new_src, old_src in p.renamed.items():
+            files_meta[new_src] = files_meta.pop(old_src)
+            for c in chunks:
+                if c.source == old_src:
+                    c.source = new_src
+
+    texts_to_keep: dict[str, str] = {}  # sha -> extracted text for html/pdf
+    new_chunks: list[Chunk] = []
+    todo = [s for s in p.added if s not in p.renamed] + p.changed
+    for i, source in enumerate(todo):
+        if progress:
+            progress("reading", i, len(todo))
+        try:
+            doc = read_document(source, settings.max_file_bytes)
+        except SourceError as exc:
+            skipped.append(Skipped(source, str(exc)))
+            continue
+        doc_chunks = chunk_document(doc, settings.chunk.__class__(**chunk_cfg), embedder.count_tokens)
+        if not doc_chunks:
+            skipped.append(Skipped(source, "no text left after cleaning"))
+            continue
+        for c in doc_chunks:
+            c.id = next_id
+            next_id += 1
+        new_chunks.extend(doc_chunks)
+        files_meta[source] = {"sha256": doc.sha256, "kind": doc.kind, "chunks": [c.id for c in doc_chunks]}
+        if not doc.offsets_in_file:
+            texts_to_keep[doc.sha256] = doc.text
+    if progress and todo:
+        progress("reading", len(todo), len(todo))
+    ok_sources = set(files_meta)
+    report.added = [s for s in report.added if s in ok_sources]
+    report.changed = [s for s in report.changed if s in ok_sources]
+
+    vectors = _embed(embedder, [c.text for c in new_chunks], settings.batch_size, progress)
+    store.add(np.array([c.id for c in new_chunks], dtype=np.int64), vectors)
+    chunks.extend(new_chunks)
+    order = {s: i for i, s in enumerate(sorted(files_meta))}
+    chunks.sort(key=lambda c: (order.get(c.source, 0), c.start, c.id))
+
+    manifest = Manifest(
+        embedder=embedder.id,
+        dim=embedder.dim,
+        chunk=chunk_cfg,
+        store="faiss",
+        files=files_meta,
+        next_id=next_id,
+        skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
+        roots=roots,
+    )
+    _write_generation(root, old_dir, manifest, chunks, store, texts_to_keep)
+    report.skipped = skipped
+    report.chunks = len(chunks)
+    report.embedded = len(new_chunks)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _embed(embedder, texts: list[str], batch_size: int, progress: Progress | None) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    step = max(batch_size * 8, 64)
+    parts = []
+    for i in range(0, len(texts), step):
+        if progress:
+            progress("embedding", i, len(texts))
+        parts.append(embedder.encode(texts[i : i + step], batch_size=batch_size))
+    if progress:
+        progress("embedding", len(texts), len(texts))
+    return np.concatenate(parts)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_generation(root: Path, old_dir: Path | None, manifest: Manifest, chunks, store, texts) -> None:
+    tmp = root / f"tmp-{time.time_ns()}-{os.getpid()}"
+    tmp.mkdir()
+    with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps({"id": c.id, "source": c.source, "start": c.start, "end": c.end, "text": c.text},
+                               ensure_ascii=False) + "\n")
+    store.save(tmp)
+    BM25Index.build([c.text for c in chunks]).save(tmp / "bm25")
+    (tmp / TEXTS).mkdir()
+    needed = {e["sha256"] for e in manifest.files.values() if e["kind"] != "text"}
+    for sha in needed:
+        if sha in texts:
+            (tmp / TEXTS / f"{sha}.txt").write_text(texts[sha], encoding="utf-8")
+        elif old_dir is not None and (old_dir / TEXTS / f"{sha}.txt").exists():
+            shutil.copyfile(old_dir / TEXTS / f"{sha}.txt", tmp / TEXTS / f"{sha}.txt")
+    manifest.save(tmp)  # written last: a generation without a manifest is incomplete
+    for f in tmp.iterdir():
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    gen = root / f"gen-{time.time_ns()}"
+    os.rename(tmp, gen)
+    link = root / f".current-{os.getpid()}"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    os.symlink(gen.name, link)
+    os.replace(link, root / CURRENT)  # the atomic switch
+    _fsync_dir(root)
+    gc_generations(root)

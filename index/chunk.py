@@ -1,0 +1,118 @@
+"""Cut a document into sentence-aware chunks bounded by the embedder's token window.
+
+Sentences come from pysbd inside each kept paragraph (see :mod:`index.clean`); chunks pack
+whole sentences up to ``max_tokens`` embedder tokens and repeat up to ``overlap_tokens`` of
+whole sentences from the end of the previous chunk. A sentence longer than the window is
+split at word boundaries. Every chunk is a verbatim slice of the document text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+
+from .clean import block_lines, clean_blocks
+from .settings import ChunkSettings
+from .types import Chunk, Document
+
+TokenCounter = Callable[[list[str]], list[int]]
+Span = tuple[int, int]
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of ``text[start:end]`` as absolute offsets, whitespace trimmed.
+
+    pysbd returns the sentence strings; their positions are found again by a forward search,
+    which keeps the spans exact whatever pysbd does with whitespace.
+    """
+    end = len(text) if end is None else end
+    piece = text[start:end]
+    if not piece.strip():
+        return []
+    spans: list[Span] = []
+    pos = 0
+    for sent in _segmenter().segment(piece):
+        s = sent.strip()
+        if not s:
+            continue
+        i = piece.find(s, pos)
+        if i < 0:  # pysbd altered the text; fall back to the rest of the piece
+            rest = piece[pos:]
+            i = pos + len(rest) - len(rest.lstrip())
+            s = rest.strip()
+            if not s:
+                break
+        spans.append((start + i, start + i + len(s)))
+        pos = i + len(s)
+    return spans
+
+
+def _word_pieces(text: str, span: Span, counts: TokenCounter, limit: int) -> list[Span]:
+    """Split an over-long sentence at word boundaries into pieces of at most ``limit`` tokens."""
+    words = [(span[0] + m.start(), span[0] + m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
+    sizes = counts([text[s:e] for s, e in words])
+    pieces: list[Span] = []
+    cur_start, cur_tokens, last_end = None, 0, None
+    for (s, e), n in zip(words, sizes):
+        if cur_start is not None and cur_tokens + n > limit:
+            pieces.append((cur_start, last_end))
+            cur_start, cur_tokens = None, 0
+        if cur_start is None:
+            cur_start = s
+        cur_tokens += n
+        last_end = e
+    if cur_start is not None:
+        pieces.append((cur_start, last_end))
+    return pieces
+
+
+def _units(doc: Document, settings: ChunkSettings, counts: TokenCounter) -> Iterator[list[tuple[Span, int]]]:
+    """For each kept block, its sentence units with their token counts."""
+    text = doc.text
+    limit = settings.max_tokens
+    for block in clean_blocks(text, settings.clean):
+        spans: list[Span] = []
+        for line in block_lines(text, block):
+            spans.extend(sentence_spans(text, *line))
+        if not spans:
+            continue
+        sizes = counts([text[s:e] for s, e in spans])
+        units: list[tuple[Span, int]] = []
+        for span, n in zip(spans, sizes):
+            if n <= limit:
+                units.append((span, n))
+            else:
+                pieces = _word_pieces(text, span, counts, limit)
+                units.extend(zip(pieces, counts([text[s:e] for s, e in pieces])))
+        yield units
+
+
+def chunk_document(doc: Document, settings: ChunkSettings, counts: TokenCounter) -> list[Chunk]:
+    """Chunks of one document (ids are 0; the index assigns them)."""
+    chunks: list[Chunk] = []
+    for units in _units(doc, settings, counts):
+        i = 0
+        while i < len(units):
+            j, total = i, 0
+            while j < len(units) and (j == i or total + units[j][1] <= settings.max_tokens):
+                total += units[j][1]
+                j += 1
+            start, end = units[i][0][0], units[j - 1][0][1]
+            chunks.append(Chunk(0, doc.source, start, end, doc.text[start:end]))
+            if j >= len(units):
+                break
+            # step back over whole sentences for the overlap, always moving forward
+            k, back = j, 0
+            while k - 1 > i and back + units[k - 1][1] <= settings.overlap_tokens:
+                back += units[k - 1][1]
+                k -= 1
+            i = k
+    return chunks

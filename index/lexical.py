@@ -1,0 +1,62 @@
+"""BM25 over the chunks, with bm25s (English stopwords, Snowball stemming)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stopword-free, stemmed word tokens (as bm25s does it)."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+
+class BM25Index:
+    """A BM25 index whose rows are positions in the index's chunk list."""
+
+    def __init__(self, retriever, size: int):
+        self.retriever = retriever
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str], k1: float = 1.2, b: float = 0.75) -> BM25Index:
+        import bm25s
+
+        retriever = bm25s.BM25(k1=k1, b=b)
+        if texts:
+            retriever.index(tokenize(texts), show_progress=False)
+        return cls(retriever, len(texts))
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` rows and their scores for ``query`` (rows with score 0 are dropped)."""
+        if self.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        tokens = tokenize([query])
+        vocab = self.retriever.vocab_dict
+        tokens = [[t for t in tokens[0] if t in vocab]]
+        if not tokens[0]:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        rows, scores = self.retriever.retrieve(tokens, k=min(k, self.size), show_progress=False, n_threads=1)
+        rows, scores = rows[0], scores[0]
+        keep = scores > 0
+        return rows[keep].astype(np.int64), scores[keep].astype(np.float32)
+
+    def save(self, directory: Path) -> None:
+        self.retriever.save(str(directory))
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> BM25Index:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(directory)), size)

@@ -1,0 +1,81 @@
+"""A loaded, read-only index: chunks, vectors, BM25 and the manifest of one generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .layout import TEXTS, current_generation, read_chunks
+from .lexical import BM25Index
+from .manifest import Manifest
+from .store import FaissStore
+from .types import Chunk
+
+
+class IndexNotFoundError(RuntimeError):
+    """No index has been built yet."""
+
+
+class IndexCorruptError(RuntimeError):
+    """An index file is missing, truncated or unreadable."""
+
+
+FIX = "rebuild it with `ragqa index --full`"
+
+
+class Index:
+    """Everything needed to search one generation of the index, held in memory."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        try:
+            self.manifest = Manifest.load(self.directory)
+            self.chunks: list[Chunk] = read_chunks(self.directory)
+            self.store = FaissStore.load(self.directory)
+            self.bm25 = BM25Index.load(self.directory / "bm25", len(self.chunks))
+        except Exception as exc:  # any unreadable part means the same fix
+            raise IndexCorruptError(f"the index at {self.directory} is damaged ({type(exc).__name__}: {exc}); {FIX}") from exc
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        if self.store.count() != len(self.chunks) or len(self.by_id) != len(self.chunks):
+            raise IndexCorruptError(
+                f"the index at {self.directory} is inconsistent ({self.store.count()} vectors, "
+                f"{len(self.chunks)} chunks); {FIX}"
+            )
+        self._texts: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, index_dir: str | Path) -> Index:
+        gen = current_generation(Path(index_dir))
+        if gen is None:
+            raise IndexNotFoundError(f"no index in {index_dir}; build one with `ragqa index`")
+        return cls(gen)
+
+    @property
+    def sources(self) -> dict[str, int]:
+        """Indexed source -> number of chunks."""
+        return {s: len(e["chunks"]) for s, e in sorted(self.manifest.files.items())}
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        ids, scores = self.store.search(vector, k)
+        return [(self.chunks[self.by_id[int(i)]], float(s)) for i, s in zip(ids, scores)]
+
+    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        rows, scores = self.bm25.search(query, k)
+        return [(self.chunks[int(r)], float(s)) for r, s in zip(rows, scores)]
+
+    def vectors(self, chunk_ids: list[int]) -> np.ndarray:
+        """Stored embeddings of these chunks."""
+        return np.stack([self.store.index.reconstruct(int(i)) for i in chunk_ids]) if chunk_ids else np.zeros((0, self.manifest.dim), np.float32)
+
+    def text_of(self, source: str) -> str:
+        """The full text that a source's offsets refer to."""
+        if source not in self._texts:
+            entry = self.manifest.files.get(source)
+            if entry and entry["kind"] != "text":
+                self._texts[source] = (self.directory / TEXTS / f"{entry['sha256']}.txt").read_text(encoding="utf-8")
+            else:
+                from .sources import read_document
+
+                self._texts[source] = read_document(source).text
+        return self._texts[source]

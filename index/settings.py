@@ -1,0 +1,50 @@
+"""Settings of the index side: where sources and the index live, and how chunks are made."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+#: Repository root (the folder holding ``seeds/``) when running from a checkout.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+
+
+def _default_sources() -> list[str]:
+    env = os.environ.get("RAGQA_SOURCES")
+    if env:
+        return [p for p in env.split(os.pathsep) if p.strip()]
+    return [str(PROJECT_ROOT / "seeds")]
+
+
+def _default_index_dir() -> str:
+    return os.environ.get("RAGQA_INDEX_DIR") or str(PROJECT_ROOT / ".index")
+
+
+@dataclass
+class ChunkSettings:
+    """How documents are cut into chunks; changing any field forces a full rebuild."""
+
+    max_tokens: int = 128
+    """Upper bound of a chunk in embedder tokens (the MiniLM window is 256)."""
+    overlap_tokens: int = 32
+    """Tokens of whole sentences repeated from the end of one chunk at the start of the next."""
+    clean: bool = True
+    """Drop page furniture (share buttons, headline lists) before chunking."""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IndexSettings:
+    """Everything :func:`index.build` and :func:`index.load` need to know."""
+
+    sources: list[str] = field(default_factory=_default_sources)
+    index_dir: str = field(default_factory=_default_index_dir)
+    embedder: str = field(default_factory=lambda: os.environ.get("RAGQA_EMBEDDER", "minilm"))
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    batch_size: int = 32
+    max_file_bytes: int = 64 * 1024 * 1024

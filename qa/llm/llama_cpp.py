@@ -1,0 +1,49 @@
+"""llama.cpp backend (llama-cpp-python): the default, ~30 tok/s for the 1.5B model on 2 cores.
+
+llama-cpp-python keeps the evaluated tokens of the previous call and reuses their KV cache
+for a shared prefix, so the fixed system prompt is processed once, not per question.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from .base import LLM, Message
+
+
+class LlamaCppLLM(LLM):
+    name = "llama_cpp"
+
+    def __init__(self, model_path: str, n_ctx: int = 4096, threads: int = 2):
+        from llama_cpp import Llama
+
+        self.model_path = model_path
+        self.n_ctx = n_ctx
+        self.llm = Llama(
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=512,
+            verbose=False,
+        )
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
+        # one generation at a time: the model and its KV cache are shared
+        with self._lock:
+            for part in self.llm.create_chat_completion(
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_k=1 if temperature == 0 else 40,
+                repeat_penalty=1.05,
+                stream=True,
+            ):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta

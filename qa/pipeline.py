@@ -1,0 +1,153 @@
+"""Question → answer: retrieve, prompt, generate, verify. The object behind ``qa.answer``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from index import Index
+from index.embed import get_embedder
+from index.layout import current_generation
+
+from . import cite
+from .config import Config
+from .llm import LLM, load_llm
+from .prompt import REFUSAL, answer_messages, condense_messages
+from .retrieve import retrieve as _retrieve
+from .types import Answer, Passage
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Pipeline:
+    """Holds the loaded index, embedder and model; reloads the index when a build replaced it."""
+
+    def __init__(self, config: Config | None = None, llm: LLM | None = None):
+        self.config = config or Config()
+        self._llm = llm
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+
+    # -- heavy things, loaded lazily -------------------------------------------------------
+    @property
+    def embedder(self):
+        return get_embedder(self.config.index.embedder)
+
+    @property
+    def llm(self) -> LLM:
+        with self._lock:
+            if self._llm is None:
+                self._llm = load_llm(self.config.llm)
+            return self._llm
+
+    @property
+    def index(self) -> Index:
+        """The current index; re-opened when a rebuild switched to a new generation."""
+        with self._lock:
+            gen = current_generation(Path(self.config.index.index_dir))
+            if self._index is None or gen is None or gen != self._index.directory:
+                self._index = Index.open(self.config.index.index_dir)
+            return self._index
+
+    def reload(self) -> None:
+        """Drop the cached index so the next question loads the current one."""
+        with self._lock:
+            self._index = None
+
+    # -- the steps -------------------------------------------------------------------------
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """Hybrid retrieval of the ``top_k`` best passages for ``question``."""
+        k = self.config.retrieval.top_k if top_k is None else top_k
+        return _retrieve(self.index, self.embedder, question, k, self.config.retrieval)
+
+    def condense(self, question: str, history: list[tuple[str, str]]) -> str:
+        """Rewrite a follow-up into a standalone question using the conversation."""
+        if not history:
+            return question
+        rewritten = self.llm.complete(condense_messages(history, question), max_tokens=64).strip()
+        rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
+        return rewritten if len(rewritten) > 3 else question
+
+    def excerpts(self, passages: list[Passage]) -> list[str]:
+        """Passage texts cut to the context budget (whole sentences, best passages first)."""
+        budget = self.config.retrieval.context_tokens
+        counts = self.embedder.count_tokens([p.text for p in passages])
+        out = []
+        for p, n in zip(passages, counts):
+            if budget <= 0:
+                break
+            text = p.text
+            if n > budget:
+                keep = int(len(text) * budget / n)
+                text = text[:keep].rsplit(" ", 1)[0] + " …"
+            out.append(text)
+            budget -= n
+        return out
+
+    def stream(self, question: str, *, top_k: int | None = None,
+               history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+        """Yield the model's text as it is generated, then the verified :class:`Answer`."""
+        t0 = time.perf_counter()
+        question, notes = _check_question(question)
+        standalone = self.condense(question, history) if history else question
+        passages = self.retrieve(standalone, top_k)
+        t_retrieve = time.perf_counter() - t0
+        timings = {"retrieve": round(t_retrieve, 3)}
+        if not passages:
+            yield Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
+                         "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"])
+            return
+        excerpts = self.excerpts(passages)
+        passages = passages[: len(excerpts)]
+        raw = ""
+        first = None
+        for delta in self.llm.stream(answer_messages(standalone, excerpts), self.config.llm.max_tokens,
+                                     self.config.llm.temperature):
+            if first is None:
+                first = time.perf_counter() - t0
+            raw += delta
+            yield delta
+        text, sentences, citations, refused = cite.verify(raw, standalone, passages, embed=self.embedder.encode)
+        timings["first_token"] = round(first if first is not None else time.perf_counter() - t0, 3)
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        dropped = sum(1 for s in sentences if not s.citations and cite.content_words(s.text)
+                      and not cite.is_refusal(s.text))
+        if dropped and not refused:
+            notes.append(f"{dropped} sentence(s) of the model's answer had no support in the sources and were left out")
+        yield Answer(
+            question=question,
+            text=text,
+            refused=refused,
+            citations=citations,
+            passages=passages,
+            sentences=sentences,
+            timings=timings,
+            standalone_question=standalone if standalone != question else None,
+            raw=raw,
+            notes=notes,
+        )
+
+    def answer(self, question: str, *, top_k: int | None = None,
+               history: list[tuple[str, str]] | None = None) -> Answer:
+        """Answer ``question`` from the sources, with verified citations."""
+        result = None
+        for item in self.stream(question, top_k=top_k, history=history):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+
+def _check_question(question: str) -> tuple[str, list[str]]:
+    if not isinstance(question, str):
+        raise TypeError("question must be a string")
+    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
+    if not any(ch.isalnum() for ch in cleaned):
+        raise ValueError("the question is empty: type a question with at least one word")
+    notes = []
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        cleaned = cleaned[:MAX_QUESTION_CHARS]
+        notes.append(f"the question was cut to its first {MAX_QUESTION_CHARS} characters")
+    return cleaned, notes
