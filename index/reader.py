@@ -66,7 +66,9 @@ class Index:
 
     def vectors(self, chunk_ids: list[int]) -> np.ndarray:
         """Stored embeddings of these chunks."""
-        return np.stack([self.store.index.reconstruct(int(i)) for i in chunk_ids]) if chunk_ids else np.zeros((0, self.manifest.dim), np.float32)
+        if not chunk_ids:
+            return np.zeros((0, self.manifest.dim), np.float32)
+        return np.stack([self.store.index.reconstruct(int(i)) for i in chunk_ids])
 
     def text_of(self, source: str) -> str:
         """The full text that a source's offsets refer to."""

@@ -53,6 +53,8 @@ class Thresholds:
     """Cosine similarity with a passage sentence that counts as support on its own."""
     keep_model_citation: float = 0.3
     """A model-chosen passage is kept when it holds at least this share of the content words."""
+    on_topic: float = 0.25
+    """Share of the question's content words the answer and its quotes must hold together."""
 
 
 @lru_cache(maxsize=1)
@@ -69,12 +71,30 @@ def _stem():
     return Stemmer.Stemmer("english").stemWord
 
 
+_NUMBERS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
+                 "eighty": "80", "ninety": "90", "hundred": "100", "percent": "%"})
+
+
 def content_words(text: str) -> set[str]:
-    """Stemmed content words of ``text``: lower-cased, stopwords and filler removed."""
+    """Stemmed content words of ``text``: lower-cased, stopwords and filler removed.
+
+    Number words are written as digits ("nine" → "9") so "nine out of ten" and "9 out of 10"
+    share their content.
+    """
     stop = _stopwords()
     stem = _stem()
     words = set()
-    for w in re.findall(r"[^\W_]+", text.lower()):
+    for w in re.findall(r"[^\W_]+|%", text.lower()):
+        if w in _NUMBERS:
+            words.add(_NUMBERS[w])
+            continue
         if w in stop or (len(w) < 2 and not w.isdigit()):
             continue
         s = stem(w)
@@ -100,14 +120,35 @@ def split_answer(raw: str) -> list[tuple[str, list[int]]]:
                     nums.extend(range(a, min(b, a + 10) + 1))
                 else:
                     nums.append(int(part))
-        text = MARKER.sub("", piece).strip()
-        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        text = _drop_attribution(MARKER.sub(" ", piece))
         if not re.search(r"\w", text):  # a stray marker after the full stop
             if out:
                 out[-1][1].extend(nums)
             continue
         out.append((text, nums))
     return out
+
+
+_LEAD = re.compile(
+    r"^\s*(?:according to|based on|as (?:stated|mentioned|noted|shown|described) in)"
+    r"(?:\s+(?:the\s+)?(?:given\s+|provided\s+)?(?:sources?|passages?|texts?|documents?|articles?))?\s*,\s*",
+    re.IGNORECASE,
+)
+_TAIL = re.compile(
+    r",?\s*(?:according to|as (?:stated|mentioned|noted|shown|described) in)"
+    r"(?:\s+(?:the\s+)?(?:sources?|passages?|texts?|documents?|articles?))?\s*(?=[.!?]*$)",
+    re.IGNORECASE,
+)
+
+
+def _drop_attribution(text: str) -> str:
+    """Tidy a sentence whose markers were removed: "According to [1], X." → "X."."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    stripped = _LEAD.sub("", text, count=1)
+    if stripped != text and stripped:
+        text = stripped[0].upper() + stripped[1:]
+    return _TAIL.sub("", text).strip()
 
 
 @dataclass
@@ -205,10 +246,25 @@ def verify(
                 sentences[si].citations.append(keyed[key])
 
     supported = [s for s in sentences if s.citations]
-    if not supported:
+    if not supported or not _on_topic(q_words, supported, citations, th):
         return REFUSAL, sentences, [], True
     text = " ".join(_with_markers(s.text, s.citations) for s in supported)
     return text, sentences, citations, False
+
+
+def _on_topic(q_words: set[str], supported: list[Sentence], citations: list[Citation], th: Thresholds) -> bool:
+    """Whether a supported answer is about the question at all.
+
+    A small model sometimes copies a true but unrelated sentence from the sources when they do
+    not hold the answer; the citation is then real but the answer is not one. The answer's
+    sentences and the quotes they cite must share part of the question's content words.
+    """
+    if not q_words:
+        return True
+    words = set().union(*(content_words(s.text) for s in supported))
+    for c in citations:
+        words |= content_words(c.quote)
+    return len(q_words & words) / len(q_words) >= th.on_topic
 
 
 def _best_quote(words: set[str], novel: set[str], text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:

@@ -48,8 +48,8 @@ class RetrievalSettings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
-    context_tokens: int = 600
-    """Budget of passage text sent to the model (embedder tokens, roughly the model's too)."""
+    context_tokens: int = field(default_factory=lambda: _env_int("RAGQA_CONTEXT_TOKENS", 300))
+    """Budget of passage sentences sent to the model (embedder tokens, roughly the model's too)."""
 
 
 @dataclass

@@ -7,12 +7,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from index import Index
 from index.embed import get_embedder
 from index.layout import current_generation
 
 from . import cite
 from .config import Config
+from .context import select_excerpts
 from .llm import LLM, load_llm
 from .prompt import REFUSAL, answer_messages, condense_messages
 from .retrieve import retrieve as _retrieve
@@ -70,21 +73,10 @@ class Pipeline:
         rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
         return rewritten if len(rewritten) > 3 else question
 
-    def excerpts(self, passages: list[Passage]) -> list[str]:
-        """Passage texts cut to the context budget (whole sentences, best passages first)."""
-        budget = self.config.retrieval.context_tokens
-        counts = self.embedder.count_tokens([p.text for p in passages])
-        out = []
-        for p, n in zip(passages, counts):
-            if budget <= 0:
-                break
-            text = p.text
-            if n > budget:
-                keep = int(len(text) * budget / n)
-                text = text[:keep].rsplit(" ", 1)[0] + " …"
-            out.append(text)
-            budget -= n
-        return out
+    def excerpts(self, question: str, passages: list[Passage], embed=None) -> list[str]:
+        """What the model reads of each passage: its most relevant sentences, within the budget."""
+        return select_excerpts(question, passages, embed or self.embedder.encode, self.embedder.count_tokens,
+                               self.config.retrieval.context_tokens)
 
     def stream(self, question: str, *, top_k: int | None = None,
                history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
@@ -99,8 +91,10 @@ class Pipeline:
             yield Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
                          "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"])
             return
-        excerpts = self.excerpts(passages)
-        passages = passages[: len(excerpts)]
+        embed = _memo(self.embedder.encode)
+        excerpts = self.excerpts(standalone, passages, embed)
+        kept = [i for i, e in enumerate(excerpts) if e]
+        passages, excerpts = [passages[i] for i in kept], [excerpts[i] for i in kept]
         raw = ""
         first = None
         for delta in self.llm.stream(answer_messages(standalone, excerpts), self.config.llm.max_tokens,
@@ -109,7 +103,7 @@ class Pipeline:
                 first = time.perf_counter() - t0
             raw += delta
             yield delta
-        text, sentences, citations, refused = cite.verify(raw, standalone, passages, embed=self.embedder.encode)
+        text, sentences, citations, refused = cite.verify(raw, standalone, passages, embed=embed)
         timings["first_token"] = round(first if first is not None else time.perf_counter() - t0, 3)
         timings["total"] = round(time.perf_counter() - t0, 3)
         dropped = sum(1 for s in sentences if not s.citations and cite.content_words(s.text)
@@ -138,6 +132,20 @@ class Pipeline:
                 result = item
         assert result is not None
         return result
+
+
+def _memo(encode):
+    """``encode`` with a per-question cache: passage sentences are embedded once, not twice."""
+    cache: dict[str, np.ndarray] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            for t, v in zip(missing, encode(missing)):
+                cache[t] = v
+        return np.stack([cache[t] for t in texts]) if texts else encode([])
+
+    return embed
 
 
 def _check_question(question: str) -> tuple[str, list[str]]:
