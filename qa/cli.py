@@ -3,6 +3,7 @@
     ragqa index [PATH ...] [--full]       add sources and bring the index up to date
     ragqa ask QUESTION [--json] [--top-k N]
     ragqa sources                          list the indexed sources
+    ragqa eval QUESTIONS [--retrieval-only] measure retrieval, answers and citations
     ragqa ui [--host H] [--port P]         the Gradio chat
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import index
@@ -88,6 +90,12 @@ def cmd_sources(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .evaluate import run_cli
+
+    return run_cli(args)
+
+
 def cmd_ui(args) -> int:
     from ui.app import launch
 
@@ -100,6 +108,10 @@ def cmd_ui(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ragqa", description="Cited answers from your documents, offline.")
     p.add_argument("--index-dir", help="index folder (default: $RAGQA_INDEX_DIR or ./.index)")
+    p.add_argument("--llm", help="generation backend: llama_cpp (default), transformers, openai (sets $RAGQA_LLM)")
+    p.add_argument("--model", help="model file/folder, or model name for openai (sets $RAGQA_MODEL)")
+    p.add_argument("--llm-base-url", help="OpenAI-compatible server URL for --llm openai (sets $RAGQA_LLM_BASE_URL)")
+    p.add_argument("--store", help="vector store: faiss (default) or milvus (sets $RAGQA_STORE)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("index", help="add sources and update the index (incremental)")
@@ -117,6 +129,15 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sources", help="list the indexed sources with their chunk counts")
     s.set_defaults(func=cmd_sources)
 
+    s = sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
+    s.add_argument("questions", help="questions file: ragqa JSONL (question/must/sources/kind) or SQuAD-style JSON")
+    s.add_argument("--sources", help="folder of sources to index for this question set (default: the configured ones)")
+    s.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    s.add_argument("--retrieval-only", action="store_true", help="skip generation; measure retrieval only")
+    s.add_argument("--json", dest="json_out", metavar="OUT", help="write the full report as JSON to OUT")
+    s.add_argument("--top-k", type=int, default=None, help="passages given to the model (default 5)")
+    s.set_defaults(func=cmd_eval)
+
     s = sub.add_parser("ui", help="start the chat UI")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
@@ -124,8 +145,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+_GLOBAL_ENV = {"llm": "RAGQA_LLM", "model": "RAGQA_MODEL", "llm_base_url": "RAGQA_LLM_BASE_URL", "store": "RAGQA_STORE"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for attr, var in _GLOBAL_ENV.items():
+        if getattr(args, attr, None):
+            os.environ[var] = getattr(args, attr)
     try:
         return args.func(args)
     except (IndexNotFoundError, IndexCorruptError, IndexLockedError, ModelFileError, ValueError,
