@@ -23,13 +23,20 @@ from .chunk import chunk_document
 from .embed import get_embedder
 from .layout import CHUNKS, CURRENT, TEXTS, current_generation, gc_generations, read_chunks
 from .lexical import BM25Index
-from .manifest import Manifest, plan
+from .manifest import FILE as MANIFEST
+from .manifest import Manifest, checksum_files, plan
+from .reader import FIX, IndexCorruptError, verify_generation
 from .settings import IndexSettings
-from .sources import SourceError, discover, file_sha256, read_document
+from .sources import SourceError, detect_encoding, discover, file_sha256, read_document, text_windows
 from .store import FaissStore, new_store
-from .types import BuildReport, Chunk, Skipped
+from .types import BuildReport, Chunk, Document, Skipped
 
 Progress = Callable[[str, int, int], None]
+
+#: Text files larger than this are read, chunked and embedded window by window (bounded memory).
+STREAM_BYTES = 4 * 1024 * 1024
+#: Characters of text per window when streaming a large file.
+WINDOW_CHARS = 1 << 20
 
 
 class IndexLockedError(RuntimeError):
@@ -45,11 +52,15 @@ def _tqdm_progress() -> Progress:
         bar = bars.get(stage)
         if bar is None:
             bar = bars[stage] = tqdm(total=total, desc=stage, unit="", leave=True)
+        bar.total = total
         bar.n = done
         bar.refresh()
-        if done >= total:
+
+    def close() -> None:
+        for bar in bars.values():
             bar.close()
 
+    report.close = close  # type: ignore[attr-defined]
     return report
 
 
@@ -73,7 +84,13 @@ def build(
 
     ``sources`` adds files or folders to the ones the index already covers (remembered in
     the manifest) and to ``settings.sources``. ``full`` re-reads and re-embeds everything.
-    ``progress`` is True for terminal progress bars, or a callback ``(stage, done, total)``.
+    ``progress`` is True for terminal progress bars, or a callback ``(stage, done, total)``:
+    stage ``reading`` counts files, ``embedding`` counts chunks (its total grows as files are read).
+
+    A file that cannot be read is skipped with a one-line reason in ``BuildReport.skipped``;
+    the build goes on with the others. Raises :class:`IndexLockedError` when another build
+    holds the lock past ``lock_timeout`` seconds, and ``IndexCorruptError`` when an incremental
+    build finds the current index damaged (``full=True`` rebuilds it from the sources).
     """
     t0 = time.perf_counter()
     report_progress: Progress | None = _tqdm_progress() if progress is True else (progress or None)
@@ -90,6 +107,8 @@ def build(
         return _build_locked(settings, root, sources or [], full, report_progress, t0)
     finally:
         lock.release()
+        if hasattr(report_progress, "close"):
+            report_progress.close()
 
 
 def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
@@ -109,6 +128,10 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
     roots = _abs_roots(list(settings.sources) + (old.roots if old else []) + extra)
     if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, "faiss")):
         full = True
+    if old_dir is not None and not full:
+        problem = "its manifest is unreadable" if old is None else verify_generation(old_dir, old)
+        if problem:
+            raise IndexCorruptError(f"the index at {old_dir} is damaged ({problem}); {FIX}")
     report.full = full or old is None
 
     files, skipped = discover(roots)
@@ -117,7 +140,13 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
     first_with_sha: dict[str, str] = {}
     for f in files:
         try:
+            if os.path.getsize(f) == 0:
+                skipped.append(Skipped(f, "empty file"))
+                continue
             sha = file_sha256(f)
+        except PermissionError:
+            skipped.append(Skipped(f, "permission denied"))
+            continue
         except OSError as exc:
             skipped.append(Skipped(f, f"cannot read ({exc.strerror or exc})"))
             continue
@@ -168,33 +197,44 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
     texts_to_keep: dict[str, str] = {}  # sha -> extracted text for html/pdf
     new_chunks: list[Chunk] = []
     todo = [s for s in p.added if s not in p.renamed] + p.changed
+    chunk_settings = settings.chunk.__class__(**chunk_cfg)
     for i, source in enumerate(todo):
         if progress:
             progress("reading", i, len(todo))
+        ids: list[int] = []
         try:
-            doc = read_document(source, settings.max_file_bytes)
-        except SourceError as exc:
-            skipped.append(Skipped(source, str(exc)))
+            kind, sha = "text", current[source]
+            for doc, offset in _documents(source, sha, settings.max_file_bytes):
+                kind, sha = doc.kind, doc.sha256
+                doc_chunks = chunk_document(doc, chunk_settings, embedder.count_tokens)
+                for c in doc_chunks:
+                    c.id, c.start, c.end = next_id, c.start + offset, c.end + offset
+                    next_id += 1
+                    ids.append(c.id)
+                _embed_into(store, embedder, doc_chunks, settings.batch_size)
+                new_chunks.extend(doc_chunks)
+                if progress:
+                    progress("embedding", len(new_chunks), len(new_chunks))
+                if not doc.offsets_in_file:
+                    texts_to_keep[sha] = doc.text
+        except Exception as exc:  # one bad file never stops the build
+            store.delete(np.array(ids, dtype=np.int64))
+            gone = set(ids)
+            new_chunks = [c for c in new_chunks if c.id not in gone]
+            texts_to_keep.pop(sha, None)
+            reason = str(exc) if isinstance(exc, SourceError) else f"could not be indexed ({type(exc).__name__}: {exc})"
+            skipped.append(Skipped(source, " ".join(reason.split())[:300]))
             continue
-        doc_chunks = chunk_document(doc, settings.chunk.__class__(**chunk_cfg), embedder.count_tokens)
-        if not doc_chunks:
+        if not ids:
             skipped.append(Skipped(source, "no text left after cleaning"))
             continue
-        for c in doc_chunks:
-            c.id = next_id
-            next_id += 1
-        new_chunks.extend(doc_chunks)
-        files_meta[source] = {"sha256": doc.sha256, "kind": doc.kind, "chunks": [c.id for c in doc_chunks]}
-        if not doc.offsets_in_file:
-            texts_to_keep[doc.sha256] = doc.text
+        files_meta[source] = {"sha256": sha, "kind": kind, "chunks": ids}
     if progress and todo:
         progress("reading", len(todo), len(todo))
     ok_sources = set(files_meta)
     report.added = [s for s in report.added if s in ok_sources]
     report.changed = [s for s in report.changed if s in ok_sources]
 
-    vectors = _embed(embedder, [c.text for c in new_chunks], settings.batch_size, progress)
-    store.add(np.array([c.id for c in new_chunks], dtype=np.int64), vectors)
     chunks.extend(new_chunks)
     order = {s: i for i, s in enumerate(sorted(files_meta))}
     chunks.sort(key=lambda c: (order.get(c.source, 0), c.start, c.id))
@@ -217,18 +257,38 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
     return report
 
 
-def _embed(embedder, texts: list[str], batch_size: int, progress: Progress | None) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
+def _documents(source: str, sha: str, max_bytes: int):
+    """``(document, offset)`` pieces of one source: the whole document, or windows of a large text file."""
+    suffix = Path(source).suffix.lower()
+    size = os.path.getsize(source)
+    if size <= STREAM_BYTES or suffix in (".html", ".htm", ".pdf"):
+        doc = read_document(source, max_bytes)
+        yield doc, 0
+        return
+    if size > max_bytes:
+        raise SourceError(f"{size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:g} MB limit (max_file_bytes)")
+    try:
+        file_sha, encoding = detect_encoding(source)
+    except PermissionError as exc:
+        raise SourceError("permission denied") from exc
+    if file_sha != sha:
+        raise SourceError("changed while being indexed; index again")
+    empty = True
+    for offset, piece in text_windows(source, encoding, WINDOW_CHARS):
+        if piece.strip():
+            empty = False
+            yield Document(source, piece, sha, kind="text", encoding=encoding), offset
+    if empty:
+        raise SourceError("empty file")
+
+
+def _embed_into(store, embedder, chunks: list[Chunk], batch_size: int) -> None:
+    """Embed ``chunks`` a few batches at a time and add each part to ``store`` at once."""
     step = max(batch_size * 8, 64)
-    parts = []
-    for i in range(0, len(texts), step):
-        if progress:
-            progress("embedding", i, len(texts))
-        parts.append(embedder.encode(texts[i : i + step], batch_size=batch_size))
-    if progress:
-        progress("embedding", len(texts), len(texts))
-    return np.concatenate(parts)
+    for i in range(0, len(chunks), step):
+        part = chunks[i : i + step]
+        vectors = embedder.encode([c.text for c in part], batch_size=batch_size)
+        store.add(np.array([c.id for c in part], dtype=np.int64), vectors)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -255,11 +315,16 @@ def _write_generation(root: Path, old_dir: Path | None, manifest: Manifest, chun
             (tmp / TEXTS / f"{sha}.txt").write_text(texts[sha], encoding="utf-8")
         elif old_dir is not None and (old_dir / TEXTS / f"{sha}.txt").exists():
             shutil.copyfile(old_dir / TEXTS / f"{sha}.txt", tmp / TEXTS / f"{sha}.txt")
-    manifest.save(tmp)  # written last: a generation without a manifest is incomplete
-    for f in tmp.iterdir():
+    manifest.checksums = checksum_files(tmp)
+    for f in sorted(tmp.rglob("*"), reverse=True):  # files first, then their folders
         if f.is_file():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+        elif f.is_dir():
+            _fsync_dir(f)
+    manifest.save(tmp)  # written last: a generation without a manifest is incomplete
+    with open(tmp / MANIFEST, "rb") as fh:
+        os.fsync(fh.fileno())
     _fsync_dir(tmp)
     gen = root / f"gen-{time.time_ns()}"
     os.rename(tmp, gen)

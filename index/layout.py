@@ -27,11 +27,21 @@ def current_generation(root: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
-def gc_generations(root: Path) -> None:
-    """Remove unfinished builds and generations that are no longer current."""
+def gc_generations(root: Path, keep_previous: int = 1) -> None:
+    """Remove unfinished builds and generations that are no longer current.
+
+    The ``keep_previous`` newest non-current generations stay, so that a reader which opened
+    one just before a build switched ``current`` can still finish (they go at the next build).
+    """
+    root = Path(root)
     live = current_generation(root)
-    for p in Path(root).iterdir():
-        if p.is_dir() and p.name.startswith(("tmp-", "gen-")) and (live is None or p.resolve() != live):
+    older = [] if live is None else sorted(
+        (p for p in root.iterdir() if p.is_dir() and p.name.startswith("gen-") and p.name < live.name), reverse=True)
+    keep = set(older[:keep_previous])
+    for p in root.iterdir():
+        if p.is_dir() and p.name.startswith("tmp-"):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.is_dir() and p.name.startswith("gen-") and p not in keep and (live is None or p.resolve() != live):
             shutil.rmtree(p, ignore_errors=True)
         elif p.name.startswith(".current-") and p.is_symlink():
             p.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ Comparing the manifest with the files on disk gives the plan of an incremental r
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ class Manifest:
     skipped: list[dict] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
     """The files and folders the index covers (absolute paths)."""
+    checksums: dict[str, list] = field(default_factory=dict)
+    """relative path -> [size, sha256] of every other file of the generation (empty: not recorded)."""
     format: int = FORMAT
 
     def compatible(self, embedder: str, dim: int, chunk: dict, store: str) -> bool:
@@ -38,6 +41,46 @@ class Manifest:
     def load(cls, directory: Path) -> Manifest:
         data = json.loads((Path(directory) / FILE).read_text())
         return cls(**data)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+#: The parts of a generation folder that checksums cover (a store kept elsewhere is not checked).
+CHECKED = ("chunks.jsonl", "vectors.faiss", "bm25", "texts")
+
+
+def checksum_files(directory: Path) -> dict[str, list]:
+    """``relative path -> [size, sha256]`` of the index files of a generation folder (see :data:`CHECKED`)."""
+    directory = Path(directory)
+    out: dict[str, list] = {}
+    for f in sorted(directory.rglob("*")):
+        if f.is_file() and f.relative_to(directory).parts[0] in CHECKED:
+            rel = f.relative_to(directory).as_posix()
+            out[rel] = [f.stat().st_size, _sha256(f)]
+    return out
+
+
+def check_files(directory: Path, checksums: dict[str, list], hashes: bool = True) -> str | None:
+    """What is wrong with the files of a generation against ``checksums``, or None when they match."""
+    directory = Path(directory)
+    for rel, (size, _sha) in checksums.items():
+        f = directory / rel
+        if not f.is_file():
+            return f"{rel} is missing"
+        actual = f.stat().st_size
+        if actual != size:
+            return f"{rel} is {actual} bytes, expected {size} (truncated or overwritten)"
+    if hashes:
+        for rel, (_size, sha) in checksums.items():
+            if _sha256(directory / rel) != sha:
+                return f"{rel} does not match its checksum (corrupted)"
+    return None
 
 
 @dataclass

@@ -8,7 +8,7 @@ import numpy as np
 
 from .layout import TEXTS, current_generation, read_chunks
 from .lexical import BM25Index
-from .manifest import Manifest
+from .manifest import Manifest, check_files
 from .store import FaissStore
 from .types import Chunk
 
@@ -24,18 +24,42 @@ class IndexCorruptError(RuntimeError):
 FIX = "rebuild it with `ragqa index --full`"
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def verify_generation(directory: Path, manifest: Manifest, hashes: bool = True) -> str | None:
+    """What is damaged in a generation folder (missing, truncated or altered files), or None."""
+    return check_files(directory, manifest.checksums, hashes=hashes) if manifest.checksums else None
+
+
 class Index:
-    """Everything needed to search one generation of the index, held in memory."""
+    """Everything needed to search one generation of the index, held in memory.
+
+    Loading checks every index file against the sizes and SHA-256 sums in the manifest, so a
+    truncated or altered file gives :class:`IndexCorruptError` (naming the fix), never a crash
+    or silently wrong answers.
+    """
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         try:
             self.manifest = Manifest.load(self.directory)
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(f"the index at {self.directory} has no manifest.json; {FIX}") from exc
+        except Exception as exc:
+            raise IndexCorruptError(f"the index at {self.directory} is damaged (manifest.json: {_one_line(exc)}); "
+                                    f"{FIX}") from exc
+        problem = verify_generation(self.directory, self.manifest)
+        if problem:
+            raise IndexCorruptError(f"the index at {self.directory} is damaged ({problem}); {FIX}")
+        try:
             self.chunks: list[Chunk] = read_chunks(self.directory)
             self.store = FaissStore.load(self.directory)
             self.bm25 = BM25Index.load(self.directory / "bm25", len(self.chunks))
         except Exception as exc:  # any unreadable part means the same fix
-            raise IndexCorruptError(f"the index at {self.directory} is damaged ({type(exc).__name__}: {exc}); {FIX}") from exc
+            raise IndexCorruptError(f"the index at {self.directory} is damaged ({_one_line(exc)}); {FIX}") from exc
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         if self.store.count() != len(self.chunks) or len(self.by_id) != len(self.chunks):
             raise IndexCorruptError(
@@ -46,10 +70,21 @@ class Index:
 
     @classmethod
     def open(cls, index_dir: str | Path) -> Index:
+        """Load the current generation of ``index_dir``.
+
+        Raises IndexNotFoundError when none was built and IndexCorruptError when it is damaged;
+        a build that switches ``current`` while this loads is retried once on the new generation.
+        """
         gen = current_generation(Path(index_dir))
         if gen is None:
             raise IndexNotFoundError(f"no index in {index_dir}; build one with `ragqa index`")
-        return cls(gen)
+        try:
+            return cls(gen)
+        except IndexCorruptError:
+            newer = current_generation(Path(index_dir))
+            if newer is None or newer == gen:
+                raise
+            return cls(newer)
 
     @property
     def sources(self) -> dict[str, int]:
@@ -75,7 +110,12 @@ class Index:
         if source not in self._texts:
             entry = self.manifest.files.get(source)
             if entry and entry["kind"] != "text":
-                self._texts[source] = (self.directory / TEXTS / f"{entry['sha256']}.txt").read_text(encoding="utf-8")
+                name = f"{entry['sha256']}.txt"
+                path = self.directory / TEXTS / name
+                if not path.exists():  # this generation was collected; the current one has the same text
+                    live = current_generation(self.directory.parent)
+                    path = (live / TEXTS / name) if live is not None else path
+                self._texts[source] = path.read_text(encoding="utf-8")
             else:
                 from .sources import read_document
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .settings import SUPPORTED_SUFFIXES
@@ -25,15 +25,17 @@ class SourceError(Exception):
 def discover(paths: Iterable[str]) -> tuple[list[str], list[Skipped]]:
     """Expand files and folders into supported source files, sorted, each once.
 
-    Folders are walked recursively without following symlinked folders (no loops);
-    hidden files and folders are ignored. Returns the files and the paths skipped.
+    Folders are walked recursively; a symlinked folder is followed unless it leads back to a
+    folder already walked (a loop), which is reported. Hidden files and folders are ignored.
+    A file reached twice (through symlinks) is listed once. Returns the files and the paths skipped.
     """
     found: dict[str, str] = {}
     skipped: list[Skipped] = []
     for given in paths:
         p = Path(given)
         if not p.exists():
-            skipped.append(Skipped(str(given), "does not exist"))
+            reason = "broken or looping symlink" if p.is_symlink() else "does not exist"
+            skipped.append(Skipped(str(given), reason))
             continue
         if p.is_file():
             if p.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -41,21 +43,49 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Skipped]]:
             else:
                 skipped.append(Skipped(str(p), f"unsupported file type '{p.suffix}'"))
             continue
-        for root, dirs, files in os.walk(p, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.startswith("."):
-                    continue
-                f = Path(root) / name
-                if f.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    continue
-                try:
-                    real = os.path.realpath(f, strict=True)
-                except (OSError, RuntimeError):
-                    skipped.append(Skipped(str(f), "broken or looping symlink"))
-                    continue
-                found.setdefault(real, str(f))
+        if not p.is_dir():
+            skipped.append(Skipped(str(p), "not a regular file or folder"))
+            continue
+        _walk(p, found, skipped)
     return sorted(found.values()), skipped
+
+
+def _walk(top: Path, found: dict[str, str], skipped: list[Skipped]) -> None:
+    walked: set[str] = set()
+    for root, dirs, files in os.walk(top, followlinks=True, onerror=lambda e: skipped.append(
+            Skipped(str(e.filename), f"cannot list folder ({e.strerror or e})"))):
+        here = os.path.realpath(root)
+        walked.add(here)
+        keep = []
+        for d in sorted(dirs):
+            if d.startswith("."):
+                continue
+            sub = os.path.join(root, d)
+            try:
+                real = os.path.realpath(sub, strict=True)
+            except (OSError, RuntimeError):
+                skipped.append(Skipped(sub, "broken or looping symlink"))
+                continue
+            if real in walked or here == real or here.startswith(real + os.sep):
+                skipped.append(Skipped(sub, "symlink loop (folder already indexed), not followed"))
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            f = Path(root) / name
+            if f.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            try:
+                real = os.path.realpath(f, strict=True)
+            except (OSError, RuntimeError):
+                skipped.append(Skipped(str(f), "broken or looping symlink"))
+                continue
+            if not os.path.isfile(real):
+                skipped.append(Skipped(str(f), "not a regular file"))
+                continue
+            found.setdefault(real, str(f))
 
 
 def file_sha256(path: str) -> str:
@@ -66,30 +96,110 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def decode_text(raw: bytes) -> tuple[str, str]:
-    """Decode bytes of a text file; returns ``(text, encoding)``. Raises SourceError if binary."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        enc = "utf-16"
-    else:
-        if b"\x00" in raw[:8192]:
-            raise SourceError("binary file (NUL bytes), not text")
-        try:
-            raw.decode("utf-8")
-            enc = "utf-8"
-        except UnicodeDecodeError:
-            enc = "cp1252"
-    try:
-        text = raw.decode(enc)
-    except UnicodeDecodeError:
-        enc = "latin-1"
-        text = raw.decode(enc)
-    sample = text[:8192]
+def _sniff(head: bytes) -> str | None:
+    """The encoding announced by a BOM, or None. Raises SourceError for binary data."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head[:8192]:
+        raise SourceError("binary file (NUL bytes), not text")
+    return None
+
+
+def _check_text(sample: str) -> None:
     if sample:
         bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v")
         if bad / len(sample) > 0.05:
             raise SourceError("binary file (control characters), not text")
+
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """Decode bytes of a text file; returns ``(text, encoding)``. Raises SourceError if binary."""
+    enc = _sniff(raw)
+    text = None
+    for candidate in ([enc] if enc else ["utf-8", "cp1252"]) + ["latin-1"]:
+        try:
+            text = raw.decode(candidate)
+            enc = candidate
+            break
+        except UnicodeDecodeError:
+            continue
+    assert text is not None  # latin-1 decodes anything
+    _check_text(text[:8192])
     # universal newlines, exactly as open().read() does
-    return text.replace("\r\n", "\n").replace("\r", "\n"), enc
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, enc
+
+
+def detect_encoding(path: str) -> tuple[str, str]:
+    """``(sha256, encoding)`` of a text file, read in blocks (never whole). Raises SourceError."""
+    import codecs
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+        enc = _sniff(head)
+        utf8 = codecs.getincrementaldecoder("utf-8")() if enc is None else None
+        block = head
+        while block:
+            h.update(block)
+            if utf8 is not None:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = None
+            block = f.read(1 << 20)
+        if utf8 is not None:
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = None
+    if enc is None:
+        enc = "utf-8" if utf8 is not None else _single_byte(path)
+    try:
+        _check_text(head.decode(enc, errors="replace")[:8192])
+    except LookupError as exc:  # pragma: no cover - the encodings above always exist
+        raise SourceError(f"unknown encoding {enc}") from exc
+    return h.hexdigest(), enc
+
+
+def _single_byte(path: str) -> str:
+    """cp1252 when every byte of the file is defined in it, else latin-1."""
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            try:
+                block.decode("cp1252")
+            except UnicodeDecodeError:
+                return "latin-1"
+    return "cp1252"
+
+
+def text_windows(path: str, encoding: str, window_chars: int = 1 << 20) -> Iterator[tuple[int, str]]:
+    """The decoded text of a file as ``(offset, piece)`` windows cut at paragraph breaks.
+
+    Joined, the pieces are exactly ``open(path, encoding=encoding).read()`` (same newline
+    translation); ``offset`` is the position of ``piece`` in that text. Memory holds one
+    window at a time, so files of any size can be chunked and embedded as a stream.
+    """
+    offset = 0
+    carry = ""
+    with open(path, encoding=encoding, newline=None) as f:
+        while True:
+            block = f.read(window_chars)
+            text = carry + block
+            if not block:
+                if text:
+                    yield offset, text
+                return
+            cut = text.rfind("\n\n")
+            if cut < len(text) // 4:
+                cut = text.rfind("\n")
+            if cut < len(text) // 4:
+                cut = max(text.rfind(" "), len(text) // 2)
+            cut += 1
+            yield offset, text[:cut]
+            offset += cut
+            carry = text[cut:]
 
 
 def _html_text(raw: bytes) -> str:
@@ -106,13 +216,18 @@ def _pdf_text(path: str) -> str:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise SourceError("encrypted PDF; decrypt it first")
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+    except SourceError:
+        raise
+    except RecursionError as exc:
+        raise SourceError("broken PDF (RecursionError)") from exc
+    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
         raise SourceError(f"broken PDF ({type(exc).__name__})") from exc
     text = "\n\n".join(p for p in pages if p)
     if not text.strip():
@@ -125,7 +240,7 @@ def read_document(path: str, max_bytes: int = 64 * 1024 * 1024) -> Document:
     try:
         size = os.path.getsize(path)
         if size > max_bytes:
-            raise SourceError(f"larger than the {max_bytes // (1024 * 1024)} MB limit")
+            raise SourceError(f"{size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:g} MB limit (max_file_bytes)")
         with open(path, "rb") as f:
             raw = f.read()
     except PermissionError as exc:
@@ -139,8 +254,10 @@ def read_document(path: str, max_bytes: int = 64 * 1024 * 1024) -> Document:
     if suffix in (".html", ".htm"):
         return Document(path, _html_text(raw), sha, kind="html")
     if suffix == ".pdf":
+        del raw
         return Document(path, _pdf_text(path), sha, kind="pdf")
     text, enc = decode_text(raw)
+    del raw
     if not text.strip():
         raise SourceError("empty file")
     return Document(path, text, sha, kind="text", encoding=enc)

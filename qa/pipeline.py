@@ -22,6 +22,9 @@ from .retrieve import retrieve as _retrieve
 from .types import Answer, Passage
 
 MAX_QUESTION_CHARS = 2000
+#: Upper bound of a question in model tokens: it appears twice in the prompt, beside ~300 tokens
+#: of excerpts, the system prompt and the answer, all within the model's context (4096 by default).
+MAX_QUESTION_TOKENS = 512
 
 
 class Pipeline:
@@ -59,6 +62,14 @@ class Pipeline:
         with self._lock:
             self._index = None
 
+    def _count_tokens(self, text: str) -> int:
+        return self.llm.count_tokens(text)
+
+    def _question_tokens(self) -> int:
+        """The token budget of a question: it is sent twice, beside excerpts, system prompt and answer."""
+        spare = self.config.llm.n_ctx - self.config.llm.max_tokens - 2 * self.config.retrieval.context_tokens - 512
+        return max(32, min(MAX_QUESTION_TOKENS, spare // 2))
+
     # -- the steps -------------------------------------------------------------------------
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """Hybrid retrieval of the ``top_k`` best passages for ``question``."""
@@ -82,7 +93,7 @@ class Pipeline:
                history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yield the model's text as it is generated, then the verified :class:`Answer`."""
         t0 = time.perf_counter()
-        question, notes = _check_question(question)
+        question, notes = _check_question(question, self._count_tokens, self._question_tokens())
         standalone = self.condense(question, history) if history else question
         passages = self.retrieve(standalone, top_k)
         t_retrieve = time.perf_counter() - t0
@@ -148,7 +159,15 @@ def _memo(encode):
     return embed
 
 
-def _check_question(question: str) -> tuple[str, list[str]]:
+def _check_question(question: str, count_tokens=None, max_tokens: int = MAX_QUESTION_TOKENS) -> tuple[str, list[str]]:
+    """Clean a question for the pipeline: ``(question, notes)``; ValueError when nothing is asked.
+
+    Control and other non-printable characters become spaces; a question without a single
+    letter or digit (empty, blank, only punctuation) is refused with a clear message. A long
+    question is cut, at a word boundary, to ``MAX_QUESTION_CHARS`` characters and, when
+    ``count_tokens`` (the model's tokenizer) is given, to ``max_tokens`` model tokens, so that
+    the prompt always fits the model's context; a note says so.
+    """
     if not isinstance(question, str):
         raise TypeError("question must be a string")
     cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
@@ -156,6 +175,23 @@ def _check_question(question: str) -> tuple[str, list[str]]:
         raise ValueError("the question is empty: type a question with at least one word")
     notes = []
     if len(cleaned) > MAX_QUESTION_CHARS:
-        cleaned = cleaned[:MAX_QUESTION_CHARS]
-        notes.append(f"the question was cut to its first {MAX_QUESTION_CHARS} characters")
+        cleaned = _cut(cleaned, MAX_QUESTION_CHARS)
+        notes.append(f"the question was too long and was cut to its first {len(cleaned)} characters")
+    if count_tokens is not None and len(cleaned) > max_tokens:  # a token is at least one character
+        n = count_tokens(cleaned)
+        if n > max_tokens:
+            while n > max_tokens:
+                cleaned = _cut(cleaned, max(1, int(len(cleaned) * max_tokens / n * 0.95)))
+                n = count_tokens(cleaned)
+            notes[:] = [f"the question was too long for the model's context and was cut to its first "
+                        f"{len(cleaned)} characters ({n} tokens)"]
     return cleaned, notes
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at the last space when there is one nearby."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip()
