@@ -12,6 +12,10 @@ source. The rules are general (no matching of particular files):
   after an article;
 * a short line stranded between dropped lines (a headline that happens to end with "?");
 * a line repeated verbatim (a title shown twice) is kept once.
+
+Hard-wrapped text (most lines cut near one width, as in text extracted from PDFs or papers)
+is first unwrapped: the lines of one paragraph count as one line, so their fragments are not
+mistaken for headline lists.
 """
 
 from __future__ import annotations
@@ -60,9 +64,34 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _wrap_width(text: str) -> int | None:
+    """The line width of a hard-wrapped text, or None when its lines are whole paragraphs."""
+    lengths = sorted(len(line.strip()) for line in text.split("\n") if len(line.strip()) >= 20)
+    if len(lengths) < 10:
+        return None
+    width = lengths[int(0.8 * (len(lengths) - 1))]
+    near = sum(1 for n in lengths if 0.75 * width <= n <= width) / len(lengths)
+    return width if width <= 120 and near >= 0.45 else None
+
+
+def _paragraphs(text: str, lines: list[tuple[int, int]], width: int | None) -> list[tuple[int, int]]:
+    """Join the wrapped lines of one paragraph (no blank line between, the first near full width)."""
+    if width is None or not lines:
+        return lines
+    out = [lines[0]]
+    for s, e in lines[1:]:
+        ps, pe = out[-1]
+        last = text.rfind("\n", ps, pe) + 1 or ps  # the previous paragraph's last physical line
+        if text.count("\n", pe, s) == 1 and pe - last >= 0.6 * width:
+            out[-1] = (ps, e)
+        else:
+            out.append((s, e))
+    return out
+
+
 def clean_blocks(text: str, enabled: bool = True) -> list[tuple[int, int]]:
     """Return the kept blocks of ``text`` as ``(start, end)`` spans, in order."""
-    lines = _lines(text)
+    lines = _paragraphs(text, _lines(text), _wrap_width(text))
     if not enabled:
         return _merge(lines, [True] * len(lines), text)
     keep = [not _is_furniture(text[s:e]) for s, e in lines]
@@ -117,4 +146,4 @@ def _merge(lines: list[tuple[int, int]], keep: list[bool], text: str) -> list[tu
 def block_lines(text: str, block: tuple[int, int]) -> list[tuple[int, int]]:
     """The non-blank lines (paragraphs) inside one block."""
     s0, e0 = block
-    return [(s0 + s, s0 + e) for s, e in _lines(text[s0:e0])]
+    return _paragraphs(text, [(s0 + s, s0 + e) for s, e in _lines(text[s0:e0])], _wrap_width(text))
