@@ -1,0 +1,126 @@
+"""The chat handlers: stream a question through :meth:`qa.Pipeline.stream` into the chat, keep the conversation.
+
+No retrieval or answering happens here: these functions only feed the pipeline the question,
+the conversation so far and the chosen top-k, and render what it yields.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import gradio as gr
+
+from index import IndexCorruptError, IndexNotFoundError
+from qa import Answer, Pipeline
+
+from . import render
+
+log = logging.getLogger("ragqa.ui")
+
+HISTORY_TURNS = 3
+"""How many earlier (question, answer) pairs a follow-up is condensed with."""
+
+
+@dataclass
+class Turn:
+    """One exchange of a session's conversation: the question and its verified answer (or a problem)."""
+
+    question: str
+    answer: Answer | None = None
+    error: str | None = None
+
+
+def _history(turns: list[Turn]) -> list[tuple[str, str]]:
+    return [(t.question, t.answer.text) for t in turns if t.answer is not None][-HISTORY_TURNS:]
+
+
+def _text_of(pipeline: Pipeline):
+    def text_of(source: str) -> str:
+        return pipeline.index.text_of(source)
+
+    return text_of
+
+
+def _problem(exc: Exception) -> str:
+    """A one-line message for what went wrong while answering."""
+    if isinstance(exc, ValueError | TypeError):
+        return str(exc)
+    if isinstance(exc, IndexNotFoundError | IndexCorruptError):
+        return str(exc)
+    log.exception("answering failed")
+    return f"Something went wrong while answering ({type(exc).__name__}: {exc}). The server is still running; try again."
+
+
+def ask(pipeline: Pipeline, question: str, turns: list[Turn], top_k: int | None = None) -> Iterator[str | Answer]:
+    """Run one question through the pipeline with the conversation so far: text deltas, then the Answer."""
+    history = _history(turns)
+    return pipeline.stream(question, top_k=top_k, history=history or None)
+
+
+def render_turns(turns: list[Turn], pipeline: Pipeline, show_scores: bool) -> list[dict]:
+    """The whole conversation as chat messages (used when the display settings change)."""
+    text_of = _text_of(pipeline)
+    messages: list[dict] = []
+    for t in turns:
+        messages.append({"role": "user", "content": render.user_message(t.question)})
+        if t.answer is not None:
+            content = render.answer_message(t.answer, show_scores=show_scores, text_of=text_of)
+        else:
+            content = render.error_message(t.error or "no answer")
+        messages.append({"role": "assistant", "content": content})
+    return messages
+
+
+def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: list[Turn] | None, top_k: float,
+            show_scores: bool) -> Iterator[tuple[list[dict], list[Turn], str]]:
+    """The chat's submit handler: yields (chat messages, conversation, cleared input) as the answer streams."""
+    message = message or ""
+    chat = list(chat or [])
+    turns = list(turns or [])
+    chat.append({"role": "user", "content": render.user_message(message)})
+    chat.append({"role": "assistant", "content": render.streaming_message("")})
+    yield list(chat), turns, ""
+    raw = ""
+    answer: Answer | None = None
+    try:
+        for item in ask(pipeline, message, turns, int(top_k)):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                raw += item
+                chat[-1] = {"role": "assistant", "content": render.streaming_message(raw)}
+                yield list(chat), turns, ""
+    except Exception as exc:  # every problem becomes a message in the chat, never a dead session
+        problem = _problem(exc)
+        turns.append(Turn(message, error=problem))
+        chat[-1] = {"role": "assistant", "content": render.error_message(problem)}
+        yield list(chat), turns, ""
+        return
+    assert answer is not None
+    turns.append(Turn(message, answer))
+    chat[-1] = {"role": "assistant",
+                "content": render.answer_message(answer, show_scores=bool(show_scores), text_of=_text_of(pipeline))}
+    yield list(chat), turns, ""
+
+
+def api_chat(pipeline: Pipeline, message: str, turns: list[Turn] | None) -> Iterator[tuple[str, list[Turn]]]:
+    """The ``/chat`` API endpoint: streams the model's text, then returns the verified answer with its citations.
+
+    The conversation is kept per client session, so follow-up questions work through the API too.
+    """
+    turns = list(turns or [])
+    raw = ""
+    try:
+        for item in ask(pipeline, message or "", turns):
+            if isinstance(item, Answer):
+                turns.append(Turn(message, item))
+                yield render.answer_text(item), turns
+                return
+            raw += item
+            yield raw, turns
+    except Exception as exc:
+        # the error dialog renders HTML: the message is escaped so nothing in it can become markup
+        raise gr.Error(html.escape(_problem(exc)), print_exception=False) from exc
