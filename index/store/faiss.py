@@ -16,6 +16,8 @@ All of that lives in the one ``vectors.faiss`` file. The type is settled when th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -26,7 +28,7 @@ from .base import VectorStore
 FILE = "vectors.faiss"
 
 #: Corpus size from which the store uses HNSW instead of exact search (``RAGQA_HNSW_MIN`` overrides).
-#: bench_scale, 2 cores: exact search takes ~1 ms at 10k chunks, ~15 ms at 100k, ~150 ms at 1M.
+#: bench_scale, 2 cores: exact search takes ~0.5 ms at 10k chunks, ~5 ms at 100k, ~50 ms at 1M.
 HNSW_MIN = 50_000
 #: Graph degree, build and search breadth of HNSW (bench_scale: recall@10 >= 0.95 at 1M chunks).
 HNSW_M = 32
@@ -34,6 +36,22 @@ EF_CONSTRUCTION = 100
 EF_SEARCH = 96
 #: Share of dead (deleted) vectors in an HNSW graph above which saving rebuilds it without them.
 COMPACT_DEAD = 0.2
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run FAISS on one OpenMP thread in this thread (restored afterwards).
+
+    A single query gains nothing from OpenMP threads, and on a busy 2-core machine waiting for
+    them costs far more than the search (bench_scale: HNSW at 50k chunks 16 ms with 2 threads,
+    0.04 ms with one). The setting is per calling thread, so builds elsewhere keep their threads.
+    """
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def hnsw_min() -> int:
@@ -135,7 +153,8 @@ class FaissStore(VectorStore):
             params.efSearch = max(self.ef_search, k)
             if self._dead:
                 params.sel = self._live
-        scores, ids = self.index.search(q, k, params=params)
+        with one_thread():
+            scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
