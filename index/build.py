@@ -28,7 +28,7 @@ from .manifest import Manifest, checksum_files, plan
 from .reader import FIX, IndexCorruptError, verify_generation
 from .settings import IndexSettings
 from .sources import SourceError, detect_encoding, discover, file_sha256, read_document, text_windows
-from .store import FaissStore, new_store
+from .store import load_store, new_store
 from .types import BuildReport, Chunk, Document, Skipped
 
 Progress = Callable[[str, int, int], None]
@@ -126,7 +126,7 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         except (OSError, ValueError, TypeError):
             old = None  # unreadable: rebuild from scratch
     roots = _abs_roots(list(settings.sources) + (old.roots if old else []) + extra)
-    if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, "faiss")):
+    if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, settings.store)):
         full = True
     if old_dir is not None and not full:
         problem = "its manifest is unreadable" if old is None else verify_generation(old_dir, old)
@@ -173,12 +173,12 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
     # Start from the old index, minus what changed or went away.
     if report.full or old_dir is None:
         chunks: list[Chunk] = []
-        store = new_store("faiss", embedder.dim)
+        store = new_store(settings.store, embedder.dim)
         files_meta: dict[str, dict] = {}
         next_id = 0
     else:
         chunks = read_chunks(old_dir)
-        store = FaissStore.load(old_dir)
+        store = load_store(old.store, old_dir)
         files_meta = {s: dict(e) for s, e in old.files.items()}
         next_id = old.next_id
         renamed_old = set(p.renamed.values())
@@ -243,7 +243,7 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         embedder=embedder.id,
         dim=embedder.dim,
         chunk=chunk_cfg,
-        store="faiss",
+        store=settings.store,
         files=files_meta,
         next_id=next_id,
         skipped=[{"source": s.source, "reason": s.reason} for s in skipped],

@@ -52,7 +52,7 @@ def _sha256(path: Path) -> str:
 
 
 #: The parts of a generation folder that checksums cover (a store kept elsewhere is not checked).
-CHECKED = ("chunks.jsonl", "vectors.faiss", "bm25", "texts")
+CHECKED = ("chunks.jsonl", "vectors.faiss", "milvus.json", "bm25", "texts")
 
 
 def checksum_files(directory: Path) -> dict[str, list]:

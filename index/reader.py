@@ -9,7 +9,7 @@ import numpy as np
 from .layout import TEXTS, current_generation, read_chunks
 from .lexical import BM25Index
 from .manifest import Manifest, check_files
-from .store import FaissStore
+from .store import load_store
 from .types import Chunk
 
 
@@ -56,7 +56,7 @@ class Index:
             raise IndexCorruptError(f"the index at {self.directory} is damaged ({problem}); {FIX}")
         try:
             self.chunks: list[Chunk] = read_chunks(self.directory)
-            self.store = FaissStore.load(self.directory)
+            self.store = load_store(self.manifest.store, self.directory)
             self.bm25 = BM25Index.load(self.directory / "bm25", len(self.chunks))
         except Exception as exc:  # any unreadable part means the same fix
             raise IndexCorruptError(f"the index at {self.directory} is damaged ({_one_line(exc)}); {FIX}") from exc
@@ -103,7 +103,7 @@ class Index:
         """Stored embeddings of these chunks."""
         if not chunk_ids:
             return np.zeros((0, self.manifest.dim), np.float32)
-        return np.stack([self.store.index.reconstruct(int(i)) for i in chunk_ids])
+        return self.store.vectors(chunk_ids)
 
     def text_of(self, source: str) -> str:
         """The full text that a source's offsets refer to."""

@@ -45,6 +45,8 @@ class IndexSettings:
     sources: list[str] = field(default_factory=_default_sources)
     index_dir: str = field(default_factory=_default_index_dir)
     embedder: str = field(default_factory=lambda: os.environ.get("RAGQA_EMBEDDER", "minilm"))
+    store: str = field(default_factory=lambda: os.environ.get("RAGQA_STORE") or "faiss")
+    """Vector store: ``faiss`` or ``milvus`` (``RAGQA_MILVUS_URI``); changing it forces a full rebuild."""
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     batch_size: int = 32
     max_file_bytes: int = 64 * 1024 * 1024

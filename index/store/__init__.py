@@ -1,12 +1,38 @@
-"""Vector stores: a small interface (:mod:`.base`) and one file per backend."""
+"""Vector stores: a small interface (:mod:`.base`) and one file per backend.
+
+``faiss`` (default): in-process FAISS, saved in each index generation. ``milvus``: a Milvus collection
+through pymilvus, embedded Milvus Lite by default or a Milvus server/cluster (``RAGQA_MILVUS_URI``).
+The store an index uses is chosen by ``RAGQA_STORE`` when it is built and recorded in its manifest;
+changing it rebuilds the index in full.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from .base import VectorStore
 from .faiss import FaissStore
 
-__all__ = ["VectorStore", "FaissStore", "new_store"]
+__all__ = ["VectorStore", "FaissStore", "new_store", "load_store", "STORES"]
+
+STORES = ("faiss", "milvus")
+
+
+def _cls(kind: str) -> type[VectorStore]:
+    if kind == "faiss":
+        return FaissStore
+    if kind == "milvus":
+        from .milvus import MilvusStore  # pymilvus is imported only when Milvus is used
+
+        return MilvusStore
+    raise ValueError(f"unknown vector store {kind!r} (known: {', '.join(STORES)}); set RAGQA_STORE to one of them")
 
 
 def new_store(kind: str, dim: int) -> VectorStore:
-    if kind == "faiss":
-        return FaissStore.create(dim)
-    raise ValueError(f"unknown vector store '{kind}' (known: faiss)")
+    """An empty store of this kind (``faiss`` or ``milvus``) for ``dim``-dimensional vectors."""
+    return _cls(kind).create(dim)
+
+
+def load_store(kind: str, directory: Path) -> VectorStore:
+    """The store of this kind saved in the generation folder ``directory``."""
+    return _cls(kind).load(directory)
