@@ -86,7 +86,7 @@ def build_app(pipeline: qa.Pipeline | None = None, index_settings: IndexSettings
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    elem_id="chat", label="Chat", height=560, latex_delimiters=[], sanitize_html=True,
+                    elem_id="chat", label="Chat", height=640, latex_delimiters=[], sanitize_html=True,
                     allow_tags=False, feedback_options=None, buttons=[], show_label=False,
                     placeholder="Answers appear here, with their sources underneath.",
                 )
@@ -103,7 +103,7 @@ def build_app(pipeline: qa.Pipeline | None = None, index_settings: IndexSettings
                 with gr.Accordion("Add sources", open=True):
                     # no file_types filter here: each file is accepted or refused with its own reason
                     files = gr.File(label="Upload .txt, .md, .html or .pdf", file_count="multiple", type="filepath",
-                                    elem_id="upload")
+                                    elem_id="upload", height=140)
                     add_btn = gr.Button("Add to the index", elem_id="add-sources")
                     status = gr.Textbox(label="Status", lines=3, max_lines=12, interactive=False, elem_id="status")
                 with gr.Accordion("Indexed sources", open=True):
