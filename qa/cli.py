@@ -16,7 +16,9 @@ import sys
 
 import index
 from index import IndexCorruptError, IndexLockedError, IndexNotFoundError
+from index.store.milvus import MilvusUnavailableError
 
+from .llm.openai import LLMServerError
 from .models import ModelFileError
 
 
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (IndexNotFoundError, IndexCorruptError, IndexLockedError, ModelFileError, ValueError,
-            FileNotFoundError) as exc:
+            FileNotFoundError, LLMServerError, MilvusUnavailableError) as exc:
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,13 +1,24 @@
 """One settings object for the whole product, with defaults and environment overrides.
 
 Environment variables: ``RAGQA_SOURCES`` (paths joined by ``:``), ``RAGQA_INDEX_DIR``,
-``RAGQA_LLM`` (``llama_cpp`` | ``transformers``), ``RAGQA_MODEL`` (a GGUF file or a model
-directory; default: the packaged Qwen2.5-Coder-1.5B-Instruct GGUF), ``RAGQA_CTX``,
-``RAGQA_THREADS``, ``RAGQA_MAX_TOKENS``, ``RAGQA_TOP_K``, ``RAGQA_CACHE_DIR``.
+``RAGQA_LLM`` (``llama_cpp`` | ``transformers`` | ``openai``), ``RAGQA_MODEL`` (a GGUF file or a model
+directory; default: the packaged Qwen2.5-Coder-1.5B-Instruct GGUF; for ``openai`` the served model
+name, default: the first the server lists), ``RAGQA_CTX``, ``RAGQA_THREADS``, ``RAGQA_MAX_TOKENS``,
+``RAGQA_TOP_K``, ``RAGQA_CACHE_DIR``.
+
+The ``openai`` backend (any OpenAI-compatible server: vLLM, llama.cpp server, Ollama, TGI):
+``RAGQA_LLM_BASE_URL`` (API root with ``/v1``, default ``http://127.0.0.1:8000/v1``), the API key in
+``RAGQA_LLM_API_KEY`` or ``OPENAI_API_KEY`` (``RAGQA_LLM_API_KEY_ENV`` names another variable),
+``RAGQA_LLM_TIMEOUT`` (seconds, default 60), ``RAGQA_LLM_RETRIES`` (default 3), ``RAGQA_LLM_EXTRA_BODY``
+(a JSON object added to each request, e.g. ``{"top_k": 1}``).
+
+Vector store: ``RAGQA_STORE`` (``faiss`` | ``milvus``), ``RAGQA_MILVUS_URI`` (default: Milvus Lite in
+the index folder; ``http://host:19530`` for a server), ``RAGQA_MILVUS_TOKEN``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +32,27 @@ def _env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+
+
+def _env_json(name: str) -> dict:
+    value = os.environ.get(name)
+    if not value:
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a JSON object, got {value!r}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} must be a JSON object, got {value!r}")
+    return data
 
 
 def _cache_dir() -> str:
@@ -38,6 +70,15 @@ class LLMSettings:
     temperature: float = 0.0
     cache_dir: str = field(default_factory=_cache_dir)
     base_url: str | None = field(default_factory=lambda: os.environ.get("RAGQA_LLM_BASE_URL") or None)
+    """Root of an OpenAI-compatible API for the ``openai`` backend (e.g. ``http://127.0.0.1:8000/v1``)."""
+    api_key_env: str = field(default_factory=lambda: os.environ.get("RAGQA_LLM_API_KEY_ENV") or "RAGQA_LLM_API_KEY")
+    """Environment variable holding the server's API key (``OPENAI_API_KEY`` is the fallback)."""
+    timeout: float = field(default_factory=lambda: _env_float("RAGQA_LLM_TIMEOUT", 60.0))
+    """Seconds to connect, and to wait for each piece of a streamed reply."""
+    retries: int = field(default_factory=lambda: _env_int("RAGQA_LLM_RETRIES", 3))
+    """Retries (exponential backoff) after connection errors, HTTP 5xx and 429."""
+    extra_body: dict = field(default_factory=lambda: _env_json("RAGQA_LLM_EXTRA_BODY"))
+    """Extra fields of each chat-completion request (server-specific sampling options)."""
 
 
 @dataclass
