@@ -91,7 +91,7 @@ def measure_size(n: int, n_queries: int, ef_sweep: list[int]) -> dict:
     truth = flat.search(queries, 10)[1]
     lat, found = _latencies(lambda q: flat.search(q.reshape(1, -1), 10)[1][0], queries)
     out["flat"] = {"p50_ms": pct(lat, 50) * 1e3, "p95_ms": pct(lat, 95) * 1e3, "recall@10": recall_at(found, truth)}
-    del flat
+    flat = None
     gc.collect()
 
     # HNSW with the product's parameters, and its efSearch trade-off
@@ -115,12 +115,12 @@ def measure_size(n: int, n_queries: int, ef_sweep: list[int]) -> dict:
     store = fs.FaissStore(hnsw if n >= fs.hnsw_min() else fs.flat_index(DIM))
     if store.kind == "flat":
         store.add(ids, vecs)
-    del hnsw
+    hnsw = None
     store.optimize()
     with tempfile.TemporaryDirectory() as tmp:
         store.save(Path(tmp))
         size = (Path(tmp) / fs.FILE).stat().st_size
-        del store
+        store = None
         gc.collect()
         rss0 = rss_mb()
         t0 = time.perf_counter()
@@ -131,7 +131,7 @@ def measure_size(n: int, n_queries: int, ef_sweep: list[int]) -> dict:
     out["product"] = {"index": store.describe(), "p50_ms": pct(lat, 50) * 1e3, "p95_ms": pct(lat, 95) * 1e3,
                       "recall@10": recall_at(found, truth),
                       "file_mb": size / 1e6, "bytes_per_chunk": size / n}
-    del store, vecs
+    store = vecs = None
     gc.collect()
     return out
 

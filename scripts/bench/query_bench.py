@@ -1,0 +1,189 @@
+"""bench_query: answer latency on the seeds dev set and a COVID-QA sample, with the real models.
+
+For every question, through the product's own ``Pipeline`` (one process, models loaded once):
+retrieval time, time to first token, total answer time and the tokens of the prompt sent to
+the model (system prompt + user message; the system prompt's KV cache is reused between
+questions, so "new" counts only the user message). Dev-set answers are judged as
+``ragqa eval`` judges them, so a speed-up that costs accuracy shows. Then ``ragqa ask`` is
+run cold in a new process (import, model load, first answer).
+
+Targets (2 cores): time to first token p50 <= 2 s and total p50 <= 6 s on the dev set; cold
+``ragqa ask`` < 15 s. ``--quick``: 3 dev questions, 2 COVID-QA questions, one cold run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from .common import OUT_DIR, ROOT, SHARED, parser, summary, table, write_json
+
+DEV = SHARED / "eval" / "dev.jsonl"
+COVIDQA_JSON = SHARED / "eval" / "covidqa" / "covidqa_200423.json"
+
+
+class CountingLLM:
+    """Wraps the product's LLM and records the prompt tokens of each generation."""
+
+    def __init__(self, llm):
+        self.inner = llm
+        self.name = llm.name
+        self.n_ctx = llm.n_ctx
+        self.calls: list[dict] = []
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, messages, max_tokens, temperature=0.0):
+        system = sum(self.inner.count_tokens(m["content"]) for m in messages if m["role"] == "system")
+        user = sum(self.inner.count_tokens(m["content"]) for m in messages if m["role"] != "system")
+        call = {"system_tokens": system, "user_tokens": user, "output_chars": 0}
+        self.calls.append(call)
+        for delta in self.inner.stream(messages, max_tokens, temperature):
+            call["output_chars"] += len(delta)
+            yield delta
+
+    def complete(self, messages, max_tokens, temperature=0.0):
+        return "".join(self.stream(messages, max_tokens, temperature))
+
+
+def _settings(name: str, sources: list[str], embedder: str | None):
+    import index
+
+    s = index.IndexSettings(sources=sources, index_dir=str(OUT_DIR / "work-query" / f"index-{name}"))
+    if embedder:
+        s.embedder = embedder
+    return s
+
+
+def _covidqa(limit_articles: int | None, n_questions: int, seed: int = 0):
+    """COVID-QA questions with a gold span, and the folder of their articles (one .txt each)."""
+    from qa.evaluate.questions import load_questions
+
+    qset = load_questions(COVIDQA_JSON)
+    src = Path(qset.sources_dir)
+    if limit_articles:  # a private folder with the first few articles only
+        sub = OUT_DIR / "work-query" / "covidqa-sample"
+        shutil.rmtree(sub, ignore_errors=True)
+        sub.mkdir(parents=True)
+        for f in sorted(src.glob("*.txt"))[:limit_articles]:
+            shutil.copyfile(f, sub / f.name)
+        src = sub
+    stems = {p.stem for p in src.glob("*.txt")}
+    qs = [q for q in qset.questions if q.gold and set(q.sources) <= stems]
+    return random.Random(seed).sample(qs, min(n_questions, len(qs))), src
+
+
+def run_set(name: str, questions, settings, llm) -> dict:
+    """Answer every question; per-question timings, prompt tokens and judgement."""
+    import index
+    from qa.config import Config
+    from qa.evaluate import metrics as m
+    from qa.pipeline import Pipeline
+
+    t0 = time.perf_counter()
+    rep = index.build(settings=settings, progress=False)
+    build_s = time.perf_counter() - t0
+    pipe = Pipeline(Config(index=settings), llm=llm)
+    pipe.retrieve("warm up retrieval")  # loads the index and the embedder
+    rows = []
+    for q in questions:
+        t0 = time.perf_counter()
+        pipe.retrieve(q.question)
+        retrieve_s = time.perf_counter() - t0
+        n_calls = len(llm.calls)
+        ans = pipe.answer(q.question)
+        call = llm.calls[-1] if len(llm.calls) > n_calls else {"system_tokens": 0, "user_tokens": 0}
+        correct, _passed = m.judge(ans, q)
+        f1 = max((m.token_f1(m.strip_markers(ans.text), g.text) for g in q.gold), default=None) if q.gold else None
+        rows.append({"id": q.id, "question": q.question, "retrieve_s": retrieve_s,
+                     "first_token_s": ans.timings.get("first_token"), "total_s": ans.timings.get("total"),
+                     "prompt_tokens": call["system_tokens"] + call["user_tokens"], "new_prompt_tokens": call["user_tokens"],
+                     "answer_chars": len(ans.text), "refused": ans.refused, "correct": correct, "f1": f1,
+                     "answer": ans.text})
+        print(f"  {name} {q.id}: first token {rows[-1]['first_token_s']:.2f}s, total {rows[-1]['total_s']:.2f}s, "
+              f"prompt {rows[-1]['prompt_tokens']} tokens, correct={correct}", flush=True)
+    judged = [r["correct"] for r in rows if r["correct"] is not None]
+    f1s = [r["f1"] for r in rows if r["f1"] is not None]
+    return {"set": name, "questions": len(rows), "index_chunks": rep.chunks, "index_build_s": build_s,
+            "retrieve": summary([r["retrieve_s"] for r in rows]),
+            "first_token": summary([r["first_token_s"] for r in rows]),
+            "total": summary([r["total_s"] for r in rows]),
+            "prompt_tokens": summary([r["prompt_tokens"] for r in rows]),
+            "new_prompt_tokens": summary([r["new_prompt_tokens"] for r in rows]),
+            "correct": sum(1 for c in judged if c), "judged": len(judged),
+            "token_f1": statistics.fmean(f1s) if f1s else None, "rows": rows}
+
+
+def cold_ask(settings, question: str, runs: int) -> dict:
+    """Wall time of ``ragqa ask`` in a fresh process: import, load the models, answer once."""
+    env = {**os.environ, "RAGQA_INDEX_DIR": settings.index_dir, "RAGQA_SOURCES": os.pathsep.join(settings.sources),
+           "RAGQA_EMBEDDER": settings.embedder}
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ragqa"), "ask", question], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise SystemExit(f"bench_query: ragqa ask failed:\n{proc.stderr[-2000:]}")
+    t0 = time.perf_counter()
+    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", "import qa, index"], cwd=ROOT, env=env, check=True)
+    return {"runs": times, "median_s": statistics.median(times), "import_s": time.perf_counter() - t0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser("Retrieval, first-token and answer latency, prompt tokens; cold `ragqa ask`.")
+    p.add_argument("--covidqa", type=int, default=30, help="COVID-QA questions in the sample")
+    p.add_argument("--cold-runs", type=int, default=3, help="cold `ragqa ask` runs (median)")
+    p.add_argument("--embedder", default=None, help="embedder (default: the configured one)")
+    args = p.parse_args(argv)
+
+    from qa.config import Config
+    from qa.evaluate.questions import load_questions
+    from qa.llm import load_llm
+
+    dev = load_questions(DEV).questions
+    if args.quick:
+        dev = dev[:3]
+    cq, cq_src = _covidqa(6 if args.quick else None, 2 if args.quick else args.covidqa)
+    seeds = _settings("seeds", [str(ROOT / "seeds")], args.embedder)
+    covid = _settings("covidqa-sample" if args.quick else "covidqa", [str(cq_src)], args.embedder)
+
+    cfg = Config()
+    t0 = time.perf_counter()
+    llm = CountingLLM(load_llm(cfg.llm))
+    load_s = time.perf_counter() - t0
+    print(f"[bench_query] model loaded in {load_s:.1f}s; dev set ({len(dev)} questions) ...", flush=True)
+    sets = [run_set("dev (seeds)", dev, seeds, llm)]
+    print(f"[bench_query] COVID-QA sample ({len(cq)} questions) ...", flush=True)
+    sets.append(run_set("COVID-QA sample", cq, covid, llm))
+    print("[bench_query] cold `ragqa ask` ...", flush=True)
+    cold = cold_ask(seeds, dev[0].question, 1 if args.quick else args.cold_runs)
+
+    def ms(s: dict, key: str) -> float:
+        return s[key]["p50"] * 1e3 if s[key].get("n") else float("nan")
+
+    table("Answer latency (seconds; retrieval in ms), one question at a time",
+          ["set", "questions", "retrieve p50 ms", "retrieve p95 ms", "first token p50", "first token p95", "total p50",
+           "total p95", "prompt tokens p50", "new tokens p50", "correct"],
+          [[s["set"], s["questions"], ms(s, "retrieve"), s["retrieve"].get("p95", 0) * 1e3, s["first_token"].get("p50"),
+            s["first_token"].get("p95"), s["total"].get("p50"), s["total"].get("p95"), s["prompt_tokens"].get("p50"),
+            s["new_prompt_tokens"].get("p50"),
+            f"{s['correct']}/{s['judged']}" if s["judged"] else f"F1 {s['token_f1']:.2f}"] for s in sets])
+    table("Cold start: `ragqa ask` in a new process (import + model load + first answer)",
+          ["runs", "median s", "min s", "max s", "import qa+index s"],
+          [[len(cold["runs"]), cold["median_s"], min(cold["runs"]), max(cold["runs"]), cold["import_s"]]])
+    write_json("bench_query", {"quick": args.quick, "model_load_s": load_s, "llm": vars(cfg.llm),
+                               "retrieval": vars(cfg.retrieval), "embedder": seeds.embedder, "sets": sets,
+                               "cold_ask": cold}, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
