@@ -138,11 +138,12 @@ def measure_size(n: int, n_queries: int, ef_sweep: list[int]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser("Dense retrieval latency, recall@10 and memory at 10k, 100k and 1M synthetic chunks.")
-    p.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated corpus sizes")
+    p.add_argument("--sizes", default=None, help="comma-separated corpus sizes (default 10000,100000,1000000; "
+                   "--quick: 10000,50000)")
     p.add_argument("--queries", type=int, default=300, help="queries per size")
     p.add_argument("--ef", default="32,64,96,128,192", help="HNSW efSearch values to sweep")
     args = p.parse_args(argv)
-    sizes = [10_000, 50_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in (args.sizes or ("10000,50000" if args.quick else "10000,100000,1000000")).split(",")]
     n_queries = 100 if args.quick else args.queries
     ef_sweep = [int(e) for e in args.ef.split(",")]
 
