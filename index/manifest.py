@@ -29,6 +29,8 @@ class Manifest:
     checksums: dict[str, list] = field(default_factory=dict)
     """relative path -> [size, sha256] of every other file of the generation (empty: not recorded)."""
     format: int = FORMAT
+    store_index: str = ""
+    """The store's index as saved, e.g. ``flat`` or ``hnsw(M=32,efC=100,efS=96)`` (informational)."""
 
     def compatible(self, embedder: str, dim: int, chunk: dict, store: str) -> bool:
         """Whether an index built with these settings can be updated incrementally."""

@@ -76,3 +76,28 @@ def test_hnsw_falls_back_to_flat_when_small(tmp_path, threshold):
     store.save(tmp_path)
     assert store.kind == "flat" and store.count() == 100
     assert set(store.search(_unit(1, seed=5)[0], 200)[0]) == set(ids[300:])
+
+
+def test_build_switches_to_hnsw_records_it_and_updates_incrementally(tmp_path, threshold):
+    """Through index.build: the manifest names the index type; deletes and adds work on HNSW."""
+    import index
+
+    threshold(4)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, topic in enumerate(["river otters in Norway", "sourdough bread in Lyon", "gamma rays and photons",
+                               "glaciers of Iceland", "violin making in Cremona"]):
+        (src / f"doc{i}.txt").write_text(f"This text is about {topic}. It has one fact: the number is {i * 7}.")
+    settings = index.IndexSettings(sources=[str(src)], index_dir=str(tmp_path / "idx"))
+    index.build(settings=settings)
+    loaded = index.load(settings)
+    assert loaded.manifest.store_index.startswith("hnsw") and loaded.store.kind == "hnsw"
+    (src / "doc1.txt").unlink()
+    (src / "doc2.txt").write_text("This text is about the planet Mars and its two moons.")
+    r = index.build(settings=settings)
+    assert r.removed and r.changed and not r.full
+    loaded = index.load(settings)
+    assert loaded.store.count() == len(loaded.chunks)
+    hits = loaded.dense(index.embed.get_embedder(settings.embedder).encode(["moons of Mars"])[0], 3)
+    assert hits[0][0].source.endswith("doc2.txt")
+    assert all(not c.source.endswith("doc1.txt") for c, _ in hits)
