@@ -46,9 +46,10 @@ def _check(row: dict, text: str) -> None:
     assert any(src in name for name in _cited(text) for src in row["sources"]), (row["question"], text)
 
 
-# six answerable dev questions from four different seeds and two unanswerable ones (dev02 is left out:
-# the model currently refuses it even when asked alone, which says nothing about concurrency)
-QUESTION_IDS = ["dev01", "dev03", "dev04", "dev05", "dev06", "dev07", "dev11", "dev12"]
+# six answerable dev questions over all five seeds and two unanswerable ones. dev02 and dev07 are left out:
+# with the current model they are borderline (dev02 is refused even when asked alone; dev07 flips to a refusal
+# once a few unrelated files are indexed), which says nothing about concurrency.
+QUESTION_IDS = ["dev01", "dev03", "dev04", "dev05", "dev06", "dev09", "dev11", "dev12"]
 
 
 def _questions() -> list[dict]:
