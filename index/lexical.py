@@ -1,4 +1,10 @@
-"""BM25 over the chunks, with bm25s (English stopwords, Snowball stemming)."""
+"""BM25 over the chunks, with bm25s (English stopwords, Snowball stemming, word bigrams).
+
+Each text is indexed as its stemmed content words plus the bigrams of consecutive ones
+("viral load" → ``viral``, ``load``, ``viral_load``): a question that repeats a phrase of the
+passage scores higher than one that only shares its words (measured on COVID-QA: hit@1 +2.7
+points, see the README's Quality section).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,14 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stopword-free, stemmed word tokens (as bm25s does it)."""
+def tokenize(texts: list[str], bigrams: bool = True) -> list[list[str]]:
+    """Lower-cased, stopword-free, stemmed word tokens (as bm25s does it), plus their bigrams."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    words = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    if not bigrams:
+        return words
+    return [list(w) + [f"{a}_{b}" for a, b in zip(w, w[1:])] for w in words]
 
 
 class BM25Index:
