@@ -63,7 +63,8 @@ class Embedder:
         """Token counts of each text, without the special tokens."""
         if not texts:
             return []
-        enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        with self._lock:  # the fast tokenizer's truncation/padding state is shared with encode(): not thread-safe
+            enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in enc]
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:

@@ -115,13 +115,14 @@ def build_app(pipeline: qa.Pipeline | None = None, index_settings: IndexSettings
         chat_event = dict(fn=respond, inputs=[question, chatbot, turns, top_k, show_scores],
                           outputs=[chatbot, turns, question], concurrency_id="chat", concurrency_limit=CHAT_CONCURRENCY,
                           show_progress="hidden")
-        question.submit(**chat_event, api_visibility="private")
-        send.click(**chat_event, api_visibility="private")
+        # one event for Enter and the button: a second question waits until the answer being streamed is done
+        gr.on([question.submit, send.click], **chat_event, api_visibility="private", trigger_mode="once")
         clear_btn.click(clear, outputs=[chatbot, turns, question], api_visibility="private", queue=False)
         chatbot.clear(clear, outputs=[chatbot, turns, question], api_visibility="private", queue=False)  # its trash icon
         show_scores.change(rerender, inputs=[turns, show_scores], outputs=[chatbot], api_visibility="private")
         add_btn.click(add_sources, inputs=[files], outputs=[status, table], api_name="add_sources",
-                      concurrency_id="build", concurrency_limit=1)
+                      concurrency_id="build", concurrency_limit=1).then(
+            lambda: None, outputs=[files], api_visibility="private", queue=False)  # empty the upload box
         api_message.submit(api_chat, inputs=[api_message, turns], outputs=[api_answer, turns], api_name="chat",
                            concurrency_id="chat", concurrency_limit=CHAT_CONCURRENCY)
         app.load(list_sources, outputs=[table], api_name="sources")

@@ -81,3 +81,16 @@ def test_indexed_sources_are_listed_with_chunk_counts(page, ui_server):
     text = table.inner_text()
     for seed in sorted(p.name for p in ui_server.sources.glob("00*_*.txt")):
         assert seed in text
+
+
+def test_add_sources_panel_uploads_and_lists_the_file(page, ui_server, tmp_path):
+    path = tmp_path / "browser upload notes.md"
+    path.write_text("# Glimmer pier\n\nThe Glimmer pier in Ostwick is 412 metres long and opened in 1903.\n")
+    page.locator("#upload input[type=file]").set_input_files(str(path))
+    page.locator("#upload").get_by_text("browser upload notes.md").first.wait_for()
+    page.locator("#add-sources").click()
+    status = page.locator("#status textarea")
+    page.wait_for_function("el => el.value.includes('index updated')", arg=status.element_handle(), timeout=120_000)
+    assert "saved: browser upload notes.md" in status.input_value()
+    page.locator("#sources").get_by_text("browser upload notes.md").wait_for()
+    assert (ui_server.sources / "browser upload notes.md").is_file()

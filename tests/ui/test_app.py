@@ -1,0 +1,23 @@
+"""The app's wiring without a server: named endpoints, bounded concurrency, nothing sent off the machine."""
+
+from __future__ import annotations
+
+import os
+
+import qa
+from index import IndexSettings
+from ui.app import CHAT_CONCURRENCY, build_app
+
+
+def test_app_is_offline_named_and_bounded(tmp_path):
+    pipeline = qa.Pipeline(qa.Config(index=IndexSettings(sources=[str(tmp_path)], index_dir=str(tmp_path / "idx"))))
+    app = build_app(pipeline)
+    assert app.analytics_enabled is False and os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    named = {fn.api_name: fn for fn in app.fns.values() if fn.api_visibility == "public"}
+    assert set(named) == {"chat", "add_sources", "sources"}
+    assert named["chat"].concurrency_limit == CHAT_CONCURRENCY and named["chat"].concurrency_id == "chat"
+    assert named["add_sources"].concurrency_limit == 1
+    chat_ids = {fn.concurrency_id for fn in app.fns.values() if fn.concurrency_limit == CHAT_CONCURRENCY}
+    assert chat_ids == {"chat"}  # the UI's own submit events share the chat's bound
+    assert app._queue.max_size is not None
+    assert pipeline._llm is None  # building the app loads no model
