@@ -137,8 +137,11 @@ def citation_scores(answer: Answer, embed: Embed | None = None) -> tuple[int, in
     Precision counts every (sentence, citation) pair whose cited passage supports the
     sentence (alone, or together with the sentence's other citations when each of them adds
     content words). Recall counts the model's claim sentences (not refusals) that carry at
-    least one supporting citation; sentences dropped as unsupported count as uncited.
+    least one supporting citation; sentences dropped as unsupported count as uncited. A
+    refused answer has no answer sentences: (0, 0, 0, 0).
     """
+    if answer.refused:
+        return 0, 0, 0, 0
     by_n = {c.n: c for c in answer.citations}
     q = answer.standalone_question or answer.question
     good = total = 0

@@ -168,3 +168,9 @@ def test_squad_contexts_become_files_with_meaningful_offsets(tmp_path: Path):
     assert impossible.kind == "unanswerable" and not impossible.gold
     # loading again reuses the same folder
     assert load_questions(path, cache_dir=tmp_path / "cache").sources_dir == qset.sources_dir
+
+
+def test_a_refused_answer_has_no_citation_figures():
+    sentences = [Sentence("The capital of Australia is Canberra.", [])]  # the model's claim, dropped
+    refused = _answer(REFUSAL, True, sentences=sentences)
+    assert m.citation_scores(refused) == (0, 0, 0, 0)
