@@ -67,6 +67,9 @@ def fast_embedder(monkeypatch) -> FastEmbedder:
 
     monkeypatch.setattr(index.embed, "get_embedder", lambda name="minilm": emb)
     monkeypatch.setattr(build_module(), "get_embedder", lambda name="minilm": emb)
+    import qa.pipeline  # noqa: F401  (the name qa.pipeline is a function: patch the module)
+
+    monkeypatch.setattr(sys.modules["qa.pipeline"], "get_embedder", lambda name="minilm": emb)
     return emb
 
 
