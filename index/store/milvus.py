@@ -132,6 +132,14 @@ class MilvusStore(VectorStore):
             self._finalizer = weakref.finalize(self, _close, client, uri)
         return self._client
 
+    def describe(self) -> str:
+        """Where the vectors are kept, e.g. ``milvus-lite FLAT`` or ``AUTOINDEX ragqa_…@http://host:19530``."""
+        meta = getattr(self, "saved_as", None)
+        if meta is None and self.source is None:
+            return "unsaved"
+        uri, collection = (meta["uri"], meta["collection"]) if meta else self.source
+        return "milvus-lite FLAT" if _is_local(uri) and collection == COLLECTION else f"{collection}@{uri}"
+
     def close(self) -> None:
         """Disconnect (and stop the embedded Milvus Lite server once no store uses it)."""
         if self._finalizer is not None:
@@ -242,6 +250,7 @@ class MilvusStore(VectorStore):
                 _lite_release(uri)
         meta = {"uri": LOCAL_DB if target is None else target, "collection": collection, "dim": self.dim, "count": expected}
         (directory / FILE).write_text(json.dumps(meta, indent=1))
+        self.saved_as = meta
 
     def _copy_into(self, client, collection: str) -> None:
         """Copy the saved vectors, less the deleted, into ``collection`` of ``client``."""

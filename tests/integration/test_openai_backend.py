@@ -1,0 +1,146 @@
+"""The openai backend against a real OpenAI-compatible server: llama.cpp's own (``python -m llama_cpp.server``).
+
+The test starts the server with the packaged GGUF on 127.0.0.1 and a free port, answers the dev
+questions through it over the seeds index with the same verified-citation checks as the in-process
+backend, and stops it. A server that is down gives a clear error naming its URL after the retries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dev_questions
+from tests.integration.test_answer import check_citations, has_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+#: Seconds the server may take to load the model and answer /v1/models.
+START_TIMEOUT = 240
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    """``python -m llama_cpp.server`` serving the packaged GGUF; yields its base URL and stops it afterwards."""
+    pytest.importorskip("sse_starlette", reason="llama-cpp-python[server] dependencies (requirements-dev.txt)")
+    pytest.importorskip("starlette_context", reason="llama-cpp-python[server] dependencies (requirements-dev.txt)")
+    from qa.config import LLMSettings
+    from qa.models import packaged_gguf
+
+    settings = LLMSettings()
+    gguf = packaged_gguf(settings.cache_dir)
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "ragqa-test",
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.n_ctx),
+           "--n_threads", str(settings.threads), "--n_threads_batch", str(settings.threads), "--verbose", "False"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_ready(proc, base_url, log)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+def _wait_ready(proc: subprocess.Popen, base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/models", timeout=2) as r:
+                if json.loads(r.read())["data"]:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"llama_cpp.server not ready after {START_TIMEOUT}s:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def openai_pipeline(seed_index, llama_server):
+    """The real pipeline on the seeds, generating through the server (model name asked of the server)."""
+    import qa
+    from qa.config import LLMSettings
+    from qa.llm.openai import OpenAILLM
+
+    # repeat_penalty as the in-process backend uses it (a llama.cpp server option, passed through extra_body)
+    llm = LLMSettings(backend="openai", base_url=llama_server, model=None, extra_body={"repeat_penalty": 1.05})
+    pipe = qa.Pipeline(qa.Config(index=seed_index, llm=llm))
+    assert isinstance(pipe.llm, OpenAILLM)
+    yield pipe
+    pipe.llm.close()
+
+
+@pytest.mark.parametrize("row", dev_questions(), ids=lambda r: r["id"])
+def test_dev_question_through_server(openai_pipeline, row):
+    a = openai_pipeline.answer(row["question"])
+    check_citations(a)
+    if row["kind"] == "unanswerable":
+        assert a.refused, f"should refuse, answered: {a.text}"
+        assert not a.citations
+        return
+    if row["kind"] == "cross-lingual":
+        assert a.refused or any(s in c.source for c in a.citations for s in row["sources"])
+        return
+    assert not a.refused, f"refused; model said: {a.raw}"
+    assert has_all(a.text, row["must"]), a.text
+    assert any(s in c.source for c in a.citations for s in row["sources"]), [c.source for c in a.citations]
+
+
+def test_streams_over_http_and_names_the_served_model(openai_pipeline):
+    items = list(openai_pipeline.stream("Who founded the search engine Sogou?"))
+    deltas, final = items[:-1], items[-1]
+    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == final.raw
+    assert "Wang Xiaochuan" in final.text and not final.refused
+    assert openai_pipeline.llm.model == "ragqa-test"
+
+
+def test_server_down_gives_clear_error_after_retries(seed_index):
+    import qa
+    from qa.config import LLMSettings
+    from qa.llm.openai import LLMServerError
+
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    pipe = qa.Pipeline(qa.Config(index=seed_index, llm=LLMSettings(backend="openai", base_url=url, model="m",
+                                                                   retries=2, timeout=5)))
+    with pytest.raises(LLMServerError) as info:
+        pipe.answer("Who founded the search engine Sogou?")
+    message = str(info.value)
+    assert url in message and "not reachable" in message and "3 attempt" in message
+
+
+def test_cli_server_down_is_one_line_error(seed_index, monkeypatch, capsys):
+    from qa.cli import main
+
+    for var in ("RAGQA_LLM", "RAGQA_LLM_BASE_URL", "RAGQA_MODEL"):
+        monkeypatch.setenv(var, os.environ.get(var, ""))  # main() sets them; restored after the test
+    monkeypatch.setenv("RAGQA_LLM_RETRIES", "1")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    code = main(["--index-dir", seed_index.index_dir, "--llm", "openai", "--llm-base-url", url, "--model", "m",
+                 "ask", "Who founded the search engine Sogou?"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"ragqa: error: the model server at {url} is not reachable" in err and "Traceback" not in err
