@@ -8,6 +8,7 @@ points, see the README's Quality section).
 
 from __future__ import annotations
 
+from array import array
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,20 @@ def tokenize(texts: list[str], bigrams: bool = True) -> list[list[str]]:
     return [list(w) + [f"{a}_{b}" for a, b in zip(w, w[1:])] for w in words]
 
 
+def token_ids(texts: list[str], vocab: dict[str, int], bigrams: bool = True, batch: int = 2000) -> list[array]:
+    """``tokenize`` each text into compact arrays of ids from ``vocab`` (extended in place).
+
+    Works through the texts in batches and keeps one int32 per token and one string per distinct
+    token: a 50 MB source makes ~30 M tokens, which as lists of per-occurrence strings would cost
+    ~1 GB (the bigram strings dominate), and as id arrays cost ~120 MB.
+    """
+    out: list[array] = []
+    for start in range(0, len(texts), batch):
+        for tokens in tokenize(texts[start:start + batch], bigrams=bigrams):
+            out.append(array("i", [vocab.setdefault(t, len(vocab)) for t in tokens]))
+    return out
+
+
 class BM25Index:
     """A BM25 index whose rows are positions in the index's chunk list."""
 
@@ -44,7 +59,9 @@ class BM25Index:
 
         retriever = bm25s.BM25(k1=k1, b=b)
         if texts:
-            retriever.index(tokenize(texts), show_progress=False)
+            vocab: dict[str, int] = {}
+            ids = token_ids(texts, vocab)
+            retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(retriever, len(texts))
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,9 @@ from .prompt import REFUSAL
 from .types import Citation, Passage, Sentence
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
+_ONE = r"\[\d+(?:\s*[,;-]\s*\d+)*\]"
+MARKER_RUN = re.compile(rf"\s*{_ONE}(?:\s*(?:,\s*(?:and\s+|&\s*)?|;\s*|and\s+|&\s*)?{_ONE})*")
+"""A run of markers with its separators: "[1], [2], and [3]" (removed as one)."""
 _REFUSING = re.compile(
     r"(could\s*n[o']t|can\s*n[o']t|cannot|unable to|did\s*n[o']t|do\s*n[o']t)\s+(find|locate|determine|answer|know)"
     r"|(do|does|did)\s*(n[o']t|not)\s+(contain|mention|provide|say|include|specify|state)"
@@ -120,7 +123,7 @@ def split_answer(raw: str) -> list[tuple[str, list[int]]]:
                     nums.extend(range(a, min(b, a + 10) + 1))
                 else:
                     nums.append(int(part))
-        text = _drop_attribution(MARKER.sub(" ", piece))
+        text = _drop_attribution(MARKER_RUN.sub(" ", piece))
         if not re.search(r"\w", text):  # a stray marker after the full stop
             if out:
                 out[-1][1].extend(nums)

@@ -176,6 +176,7 @@ class FaissStore(VectorStore):
 
     def _rebuild(self, index: faiss.Index) -> None:
         ids, vecs = self._live_items()
+        self.index = None  # free the old index before the new one grows: peak is one copy less
         step = 65536  # bounded temporary memory; HNSW adds in parallel within each part
         for i in range(0, len(ids), step):
             index.add_with_ids(np.ascontiguousarray(vecs[i : i + step]), ids[i : i + step])

@@ -92,3 +92,9 @@ def test_named_attribution_is_kept():
     text, _, _, refused = verify("According to Preqin, China-based AI venture deals outpaced consumer technology [1].",
                                  "What did Preqin report?", passages)
     assert not refused and text.startswith("According to Preqin,")
+
+
+def test_marker_lists_leave_no_stray_separators():
+    assert split_answer("Models [1], [2], [3], and [4] are open.") == [("Models are open.", [1, 2, 3, 4])]
+    assert split_answer("It grew fast [1] and [2].") == [("It grew fast.", [1, 2])]
+    assert split_answer("Sales rose 5% [1], and costs fell [2].") == [("Sales rose 5%, and costs fell.", [1, 2])]
