@@ -64,7 +64,8 @@ def tables(summary: dict[str, dict], title: str) -> list[Table]:
 def print_report(summary: dict[str, dict], records: list[Record], title: str, list_failures: bool,
                  console: Console | None = None) -> None:
     """Print the tables, and for small sets the questions that did not pass."""
-    console = console or Console()
+    # Piped or redirected output gets rich's 80 columns, which cuts the headers: never narrower than 120.
+    console = console or Console(width=max(Console().width, 120))
     for table in tables(summary, title):
         console.print(table)
     if not list_failures:
