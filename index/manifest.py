@@ -5,10 +5,11 @@ Comparing the manifest with the files on disk gives the plan of an incremental r
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .sources import file_sha256
 
 FORMAT = 1
 FILE = "manifest.json"
@@ -45,14 +46,6 @@ class Manifest:
         return cls(**data)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 #: The parts of a generation folder that checksums cover (a store kept elsewhere is not checked).
 CHECKED = ("chunks.jsonl", "vectors.faiss", "milvus.json", "bm25", "texts")
 
@@ -64,7 +57,7 @@ def checksum_files(directory: Path) -> dict[str, list]:
     for f in sorted(directory.rglob("*")):
         if f.is_file() and f.relative_to(directory).parts[0] in CHECKED:
             rel = f.relative_to(directory).as_posix()
-            out[rel] = [f.stat().st_size, _sha256(f)]
+            out[rel] = [f.stat().st_size, file_sha256(f)]
     return out
 
 
@@ -80,7 +73,7 @@ def check_files(directory: Path, checksums: dict[str, list], hashes: bool = True
             return f"{rel} is {actual} bytes, expected {size} (truncated or overwritten)"
     if hashes:
         for rel, (_size, sha) in checksums.items():
-            if _sha256(directory / rel) != sha:
+            if file_sha256(directory / rel) != sha:
                 return f"{rel} does not match its checksum (corrupted)"
     return None
 

@@ -88,12 +88,10 @@ def _walk(top: Path, found: dict[str, str], skipped: list[Skipped]) -> None:
             found.setdefault(real, str(f))
 
 
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _sniff(head: bytes) -> str | None:

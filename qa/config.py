@@ -26,20 +26,21 @@ from pathlib import Path
 from index.settings import IndexSettings
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, cast):
     value = os.environ.get(name)
     try:
-        return int(value) if value else default
+        return cast(value) if value else default
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from exc
+        kind = "an integer" if cast is int else "a number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
 
 
 def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else default
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+    return _env_number(name, default, float)
 
 
 def _env_json(name: str) -> dict:

