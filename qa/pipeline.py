@@ -12,6 +12,7 @@ import numpy as np
 from index import Index
 from index.embed import get_embedder
 from index.layout import current_generation
+from index.reader import IndexNotFoundError
 
 from . import cite
 from .config import Config
@@ -39,7 +40,13 @@ class Pipeline:
     # -- heavy things, loaded lazily -------------------------------------------------------
     @property
     def embedder(self):
-        return get_embedder(self.config.index.embedder)
+        """The embedder the current index was built with: queries must be embedded in its vector space,
+        even when the configured embedder changed since (the next ``ragqa index`` rebuilds with that one)."""
+        try:
+            name = self.index.manifest.embedder.rsplit(":", 2)[0]  # "name:dim:max_tokens"
+        except IndexNotFoundError:
+            name = self.config.index.embedder
+        return get_embedder(name or self.config.index.embedder)
 
     @property
     def llm(self) -> LLM:
