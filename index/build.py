@@ -309,7 +309,7 @@ def _write_generation(root: Path, old_dir: Path | None, manifest: Manifest, chun
     # BM25 first: its build is the memory peak, and the vector store is smaller before save() settles its type.
     BM25Index.build([c.text for c in chunks]).save(tmp / "bm25")
     store.save(tmp)
-    manifest.store_index = store.describe() if hasattr(store, "describe") else ""
+    manifest.store_index = store.describe()
     (tmp / TEXTS).mkdir()
     needed = {e["sha256"] for e in manifest.files.values() if e["kind"] != "text"}
     for sha in needed:

@@ -31,7 +31,12 @@ class Manifest:
     """relative path -> [size, sha256] of every other file of the generation (empty: not recorded)."""
     format: int = FORMAT
     store_index: str = ""
-    """The store's index as saved, e.g. ``flat`` or ``hnsw(M=32,efC=100,efS=96)`` (informational)."""
+    """The store's index as saved, e.g. ``flat`` or ``hnsw(M=32,efC=100,efS=192)`` (informational)."""
+
+    @property
+    def embedder_name(self) -> str:
+        """The embedder's name (a short name or a model folder) from its id ``name:dim:max_tokens``."""
+        return self.embedder.rsplit(":", 2)[0]
 
     def compatible(self, embedder: str, dim: int, chunk: dict, store: str) -> bool:
         """Whether an index built with these settings can be updated incrementally."""

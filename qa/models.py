@@ -24,10 +24,6 @@ class ModelFileError(RuntimeError):
     """The model file is missing, truncated or not the file the project pins."""
 
 
-def sha256_of(path: Path) -> str:
-    return file_sha256(path)
-
-
 def verify(path: Path, sha256: str = GGUF_SHA256, size: int | None = GGUF_SIZE) -> None:
     """Refuse a model file that is missing, of the wrong size or with the wrong checksum."""
     if not path.is_file():
@@ -38,7 +34,7 @@ def verify(path: Path, sha256: str = GGUF_SHA256, size: int | None = GGUF_SIZE) 
             f"model file {path} is {actual_size} bytes, expected {size} (truncated or wrong file); "
             "delete it and run again to reassemble it from the packaged parts"
         )
-    digest = sha256_of(path)
+    digest = file_sha256(path)
     if digest != sha256:
         raise ModelFileError(
             f"model file {path} has SHA-256 {digest[:16]}…, expected {sha256[:16]}… (corrupted or tampered); "

@@ -43,10 +43,9 @@ class Pipeline:
         """The embedder the current index was built with: queries must be embedded in its vector space,
         even when the configured embedder changed since (the next ``ragqa index`` rebuilds with that one)."""
         try:
-            name = self.index.manifest.embedder.rsplit(":", 2)[0]  # "name:dim:max_tokens"
+            return get_embedder(self.index.manifest.embedder_name)
         except IndexNotFoundError:
-            name = self.config.index.embedder
-        return get_embedder(name or self.config.index.embedder)
+            return get_embedder(self.config.index.embedder)
 
     @property
     def llm(self) -> LLM:

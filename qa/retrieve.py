@@ -2,11 +2,12 @@
 
 Two fusions are available (``RetrievalSettings.fusion``):
 
-* ``"score"`` (default): a weighted sum of each retriever's scores, each divided by its best
+* ``"rrf"`` (default): weighted reciprocal rank fusion;
+* ``"score"``: a weighted sum of each retriever's scores, each divided by its best
   score for the question (``dense_weight`` and ``lexical_weight``); a chunk missing from one
   list gets that list's lowest score. It keeps how *much* better the best BM25 match is, which
-  ranks better than ranks alone on long documents (see the README's Quality section);
-* ``"rrf"``: weighted reciprocal rank fusion.
+  ranks better than ranks alone on COVID-QA's long papers but lost two seeds dev questions
+  (see the README's Quality section).
 
 Retrieval is done on small chunks, but each passage returned is the chunk widened by
 ``window`` neighbouring chunks on each side (retrieve small, answer with the larger context;

@@ -28,6 +28,10 @@ class VectorStore(ABC):
         """Number of vectors stored."""
 
     @abstractmethod
+    def describe(self) -> str:
+        """The index kept, for the manifest and benchmarks (e.g. ``flat``, ``hnsw(...)``, a collection)."""
+
+    @abstractmethod
     def save(self, directory: Path) -> None:
         """Write the store into ``directory``."""
 

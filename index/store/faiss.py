@@ -31,8 +31,8 @@ FILE = "vectors.faiss"
 #: bench_scale, 2 cores: exact search takes ~0.5 ms at 10k chunks, ~5 ms at 100k, ~50 ms at 1M.
 HNSW_MIN = 50_000
 #: Graph degree, build and search breadth of HNSW. bench_scale at 1M chunks (2 cores): efSearch 96
-#: gave recall@10 0.938 (p50 0.36 ms), 128 gave 0.952, 192 gave 0.972 (p50 0.42 ms); at 100k all
-#: of them gave 1.000 within 0.25 ms. 192 keeps recall above 0.95 at 1M for a fraction of a ms.
+#: gave recall@10 0.938 (p50 0.29 ms), 128 gave 0.952, 192 gave 0.972 (p50 0.42 ms); at 100k, 64 and
+#: up gave 1.000 within 0.25 ms. 192 keeps recall above 0.95 at 1M for a fraction of a ms.
 HNSW_M = 32
 EF_CONSTRUCTION = 100
 EF_SEARCH = 192

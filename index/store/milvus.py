@@ -105,6 +105,8 @@ class MilvusStore(VectorStore):
         self._added: dict[int, np.ndarray] = {}
         self._deleted: set[int] = set()
         self._finalizer = None
+        self.saved_as: dict | None = None
+        """Where :meth:`save` last wrote the collection (``milvus.json``'s content)."""
 
     @classmethod
     def create(cls, dim: int) -> MilvusStore:
@@ -134,7 +136,7 @@ class MilvusStore(VectorStore):
 
     def describe(self) -> str:
         """Where the vectors are kept, e.g. ``milvus-lite FLAT`` or ``AUTOINDEX ragqa_…@http://host:19530``."""
-        meta = getattr(self, "saved_as", None)
+        meta = self.saved_as
         if meta is None and self.source is None:
             return "unsaved"
         uri, collection = (meta["uri"], meta["collection"]) if meta else self.source

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         milvus_search = _milvus_bm25(idx.chunks, Path(tmp))
         load_s = time.perf_counter() - t0
         by_id = idx.by_id
-        embedder = get_embedder(idx.manifest.embedder.split(":")[0])
+        embedder = get_embedder(idx.manifest.embedder_name)
         settings = RetrievalSettings()
         hits = {name: {k: 0 for k in K_LEXICAL} for name in ("bm25s", "milvus")}
         hybrid = {"bm25s": 0, "milvus": 0}
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             return [(idx.chunks[by_id[i]], s) for i, s in zip(ids, scores)]
 
         for q in questions:
+            vec = embedder.encode([q.question])[0]  # once for both lexical sides
             for name, lexical in (("bm25s", bm25s_lexical), ("milvus", milvus_lexical)):
                 t = time.perf_counter()
                 found = lexical(q.question, max(K_LEXICAL))
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 for k in K_LEXICAL:
                     hits[name][k] += any(_overlaps(c.source, c.start, c.end, q.gold) for c, _ in found[:k])
                 idx.lexical = lexical  # the product's hybrid retrieval with this lexical side
-                passages = retrieve(idx, embedder, q.question, 5, settings)
+                passages = retrieve(idx, embedder, q.question, 5, settings, query_vector=vec)
                 hybrid[name] += any(_overlaps(ps.source, ps.start, ps.end, q.gold) for ps in passages)
             idx.lexical = bm25s_lexical
         n = len(questions)

@@ -87,7 +87,7 @@ def test_dense_and_hybrid_retrieval_equal_faiss(milvus_seed_index, seed_index):
 
     milvus, faiss = index.load(milvus_seed_index), index.load(seed_index)
     assert faiss.manifest.store == "faiss"
-    embedder = get_embedder("minilm")
+    embedder = get_embedder()
     for q, vec in zip(QUERIES, embedder.encode(QUERIES)):
         got, want = milvus.dense(vec, 8), faiss.dense(vec, 8)
         assert [_key(c) for c, _ in got] == [_key(c) for c, _ in want], q
@@ -109,7 +109,7 @@ def _history(tmp: Path, store: str) -> list[dict]:
     for f in files[:2]:
         shutil.copy(f, sources / f.name)
     settings = _settings(tmp, store, sources)
-    probe = get_embedder("minilm").encode(["Who founded the search engine Sogou?"])[0]
+    probe = get_embedder().encode(["Who founded the search engine Sogou?"])[0]
     steps = []
 
     def step(name: str) -> None:
@@ -163,7 +163,7 @@ def test_switching_store_rebuilds_in_full_and_old_generation_stays_searchable(tm
     report = index.build(settings=settings)
     assert report.full and index.load(settings).manifest.store == "milvus"
 
-    probe = get_embedder("minilm").encode(["Baidu research laboratories"])[0]
+    probe = get_embedder().encode(["Baidu research laboratories"])[0]
     before = index.load(settings)
     hits = before.dense(probe, 3)
     shutil.copy(sorted(SEEDS.glob("*.txt"))[2], sources)

@@ -98,7 +98,7 @@ def test_50mb_file_streams_in_batches_with_bounded_memory(tmp_path, monkeypatch,
     assert max(fast_embedder.calls) <= max(settings.batch_size * 8, 64) and len(fast_embedder.calls) > 100
     assert sum(adds) == report.chunks
     # Linear in the file with a small factor. Measured (50 MB, 143k chunks): chunks and vectors
-    # ~2x the file, the BM25 build ~9x at its peak (18 M word and bigram tokens as int32 ids, a
+    # ~3x the file before the index is written, the BM25 build ~9x at its peak (18 M word and bigram tokens as int32 ids, a
     # 570k-entry vocabulary, then bm25s's score arrays for 12.8 M postings), ~16-17x in all. A build
     # that held the text, the token strings or the vectors several times over would exceed it.
     assert growth < 20 * size, f"peak RSS grew by {growth / 2**20:.0f} MB for a {size / 2**20:.0f} MB file"

@@ -89,14 +89,15 @@ def test_rebuild_while_answering_does_not_break_in_flight_answers(server, tmp_pa
     assert server.alive()
 
 
-def test_embedder_counts_tokens_right_while_another_session_embeds():
+@pytest.mark.parametrize("name", ["minilm-onnx-int8", "minilm"])
+def test_embedder_counts_tokens_right_while_another_session_embeds(name):
     """Two sessions share one embedder: counting tokens for one must not see the other's truncation settings."""
     import threading
 
     from index.embed import get_embedder
     from tests.ui.server import SEEDS
 
-    embedder = get_embedder("minilm")
+    embedder = get_embedder(name)
     texts = [p.read_text()[:3000] for p in sorted(SEEDS.glob("*.txt"))]
     expected = embedder.count_tokens(texts)
     assert max(expected) > embedder.max_tokens  # long enough that a truncated count would show

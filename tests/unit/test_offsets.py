@@ -16,7 +16,7 @@ SEEDS = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))
 
 @pytest.fixture(scope="module")
 def counter():
-    return get_embedder("minilm").count_tokens
+    return get_embedder().count_tokens
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name)
