@@ -64,16 +64,25 @@ class BM25Index:
             retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(retriever, len(texts))
 
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` rows and their scores for ``query`` (rows with score 0 are dropped)."""
-        if self.size == 0:
+    def search(self, query: str, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` rows and their scores for ``query`` (rows with score 0 are dropped).
+
+        ``allowed_rows`` restricts the ranking to those rows (bm25s's ``weight_mask``: the others
+        score 0 inside the scorer).
+        """
+        if self.size == 0 or (allowed_rows is not None and len(allowed_rows) == 0):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         tokens = tokenize([query])
         vocab = self.retriever.vocab_dict
         tokens = [[t for t in tokens[0] if t in vocab]]
         if not tokens[0]:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        rows, scores = self.retriever.retrieve(tokens, k=min(k, self.size), show_progress=False, n_threads=1)
+        extra = {}
+        if allowed_rows is not None:
+            mask = np.zeros(self.size, dtype=np.float32)
+            mask[np.asarray(allowed_rows, dtype=np.int64)] = 1.0
+            extra["weight_mask"] = mask
+        rows, scores = self.retriever.retrieve(tokens, k=min(k, self.size), show_progress=False, n_threads=1, **extra)
         rows, scores = rows[0], scores[0]
         keep = scores > 0
         return rows[keep].astype(np.int64), scores[keep].astype(np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -91,13 +92,22 @@ class Index:
         """Indexed source -> number of chunks."""
         return {s: len(e["chunks"]) for s, e in sorted(self.manifest.files.items())}
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        ids, scores = self.store.search(vector, k)
+    def rows_where(self, keep: Callable[[str], bool]) -> np.ndarray:
+        """Positions (in :attr:`chunks`) of the chunks whose source ``keep`` accepts."""
+        verdict: dict[str, bool] = {}
+        return np.array([i for i, c in enumerate(self.chunks)
+                         if verdict.setdefault(c.source, bool(keep(c.source)))], dtype=np.int64)
+
+    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
+        """Top ``k`` chunks by vector similarity; ``rows`` (from :meth:`rows_where`) restricts the search."""
+        allowed = None if rows is None else np.array([self.chunks[int(r)].id for r in rows], dtype=np.int64)
+        ids, scores = self.store.search(vector, k, allowed)
         return [(self.chunks[self.by_id[int(i)]], float(s)) for i, s in zip(ids, scores)]
 
-    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        rows, scores = self.bm25.search(query, k)
-        return [(self.chunks[int(r)], float(s)) for r, s in zip(rows, scores)]
+    def lexical(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[Chunk, float]]:
+        """Top ``k`` chunks by BM25; ``rows`` (from :meth:`rows_where`) restricts the ranking."""
+        found, scores = self.bm25.search(query, k, rows)
+        return [(self.chunks[int(r)], float(s)) for r, s in zip(found, scores)]
 
     def vectors(self, chunk_ids: list[int]) -> np.ndarray:
         """Stored embeddings of these chunks."""

@@ -1,32 +1,44 @@
-"""Verify an answer against its passages; attach, repair and renumber citations.
+"""Verify an answer claim by claim against the sentences it cites; attach, repair and renumber citations.
 
-The model proposes, this module disposes. Each answer sentence is checked against every
-passage with two signals:
+The model proposes, this module disposes. Each answer sentence (a claim) is checked against
+support windows: one passage sentence, or two adjacent ones of the same passage. A window
+supports a claim only when all of these hold (:func:`support`):
 
-* lexical: the share of the sentence's content words (stemmed, stopwords dropped) found in
-  the passage, and above all the share of its *new* content words, those not already in
-  the question (the key content: "Canberra" in "The capital of Australia is Canberra");
-* semantic: cosine similarity of the sentence with the passage's sentences (MiniLM).
+1. **Facts.** Every number, name, code ("HCoV-NL63") and quoted term of the claim occurs in the
+   window, including those the claim repeats from the question (normalised by :mod:`qa.claims`:
+   "nine" = "9", case, diacritics, inflection).
+2. **Content.** The claim adds content beyond the question (a restatement of the question is no
+   answer), and that new content is in the window: most of its new content words, and most of
+   all its content words (or, for a paraphrase, a very close MiniLM cosine with a window sentence).
 
-A sentence is supported by a passage when the lexical evidence is strong, or the semantic
-evidence very strong. Supported sentences get the ``[n]`` of their supporting passages (the
-model's own markers are kept only when they point at a supporting passage), unsupported ones
-are marked and left out of the answer text, and citations are renumbered 1..m in order of
-first use. An answer with no supported sentence is refused.
+Then the answer as a whole must (:func:`verify`):
+
+3. **Stay on the question's subject.** The question's numbers and codes all occur in the cited
+   windows (or the sentence just before one of them), and most of its names do: a claim about
+   the south tower does not answer a question about the north tower, a 2018 figure does not
+   answer a question about 2019.
+4. **Fit the question's type**, where its wording tells one: how many/much → a quantity,
+   when/what year → a date, who → a person or group, where → a place (:func:`qa.claims.fits_type`).
+
+Supported claims get the ``[n]`` of their best window (the model's own marker is kept when it
+points at a supporting passage); the citation quotes that window exactly, with its offsets.
+Unsupported claims are dropped (and say why), citations are renumbered 1..m in order of first
+use, and an answer with no supported claim, off the question's subject or of the wrong type
+is refused. Every threshold carries the dev-set figure that chose it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
-from functools import lru_cache
-
-import numpy as np
+from dataclasses import dataclass, field
 
 from index.chunk import sentence_spans
 
+from .claims import Terms, answer_types, fits_type, negated, opposed, terms
+from .evidence import Embed, Evidence
 from .prompt import REFUSAL
-from .types import Citation, Passage, Sentence
+from .types import Citation, Sentence
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
 _ONE = r"\[\d+(?:\s*[,;-]\s*\d+)*\]"
@@ -35,75 +47,46 @@ MARKER_RUN = re.compile(rf"\s*{_ONE}(?:\s*(?:,\s*(?:and\s+|&\s*)?|;\s*|and\s+|&\
 _REFUSING = re.compile(
     r"(could\s*n[o']t|can\s*n[o']t|cannot|unable to|did\s*n[o']t|do\s*n[o']t)\s+(find|locate|determine|answer|know)"
     r"|(do|does|did)\s*(n[o']t|not)\s+(contain|mention|provide|say|include|specify|state)"
-    r"|\bno (information|mention|details?)\b|\bnot (mentioned|provided|specified|stated|available|included)\b",
+    r"|\bno (information|mention|details?|data)\b|\bnot (mentioned|provided|specified|stated|available|included|found|given)\b",
     re.IGNORECASE,
 )
-_FILLER = {
-    "source", "sources", "passag", "passage", "accord", "according", "mention", "mentioned", "state", "stated",
-    "say", "said", "also", "provid", "inform", "information", "text", "articl", "article", "document",
-}
+
+
+#: Partial windows (best first) tried in pairs when no single window supports a claim.
+JOINT_CANDIDATES = 6
 
 
 @dataclass
 class Thresholds:
-    novel: float = 0.5
-    """Share of the sentence's new content words (not in the question) a passage must hold."""
-    overall: float = 0.5
-    """Share of all its content words."""
-    restated: float = 0.7
-    """Share needed when the sentence only restates the question's words."""
-    semantic: float = 0.75
-    """Cosine similarity with a passage sentence that counts as support on its own."""
-    keep_model_citation: float = 0.3
-    """A model-chosen passage is kept when it holds at least this share of the content words."""
-    on_topic: float = 0.25
-    """Share of the question's content words the answer and its quotes must hold together."""
+    window: int = 2
+    """Sentences a support window may span: a sentence, and the next one when that one refers back to it."""
+    novel: float = 0.6
+    """Share of the claim's new content words (not in the question) the window must hold."""
+    repeated: float = 0.6
+    """Share of the content words the claim repeats from the question that the window must hold."""
+    semantic: float = 1.01
+    """MiniLM cosine of the claim with a window sentence that stands in for ``novel`` (a paraphrase);
+    above 1: off."""
+    question_words: float = 0.5
+    """Share of the question's content words the cited windows (with their context) must hold."""
+    question_names: float = 0.5
+    """Share of the question's names the cited windows (with their context) must hold."""
+    context: int = 1
+    """Sentences before a window read for the question's subject (a pronoun's antecedent)."""
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
+@dataclass
+class Verdict:
+    """What verification concluded about one answer."""
 
-    return frozenset(STOPWORDS_EN_PLUS)
-
-
-@lru_cache(maxsize=1)
-def _stem():
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWord
-
-
-_NUMBERS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
-                 "eighty": "80", "ninety": "90", "hundred": "100", "percent": "%"})
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed content words of ``text``: lower-cased, stopwords and filler removed.
-
-    Number words are written as digits ("nine" → "9") so "nine out of ten" and "9 out of 10"
-    share their content.
-    """
-    stop = _stopwords()
-    stem = _stem()
-    words = set()
-    for w in re.findall(r"[^\W_]+|%", text.lower()):
-        if w in _NUMBERS:
-            words.add(_NUMBERS[w])
-            continue
-        if w in stop or (len(w) < 2 and not w.isdigit()):
-            continue
-        s = stem(w)
-        if s not in _FILLER and w not in _FILLER:
-            words.add(s)
-    return words
+    text: str
+    sentences: list[Sentence]
+    citations: list[Citation]
+    refused: bool
+    reason: str | None = None
+    """Why the answer was refused, when the model's text was rejected (None: the model itself refused)."""
+    windows: list[list[tuple[int, int]] | None] = field(default_factory=list)
+    """Per sentence, the evidence sentence ranges (first, last) that support it (one, or two together), or None."""
 
 
 def is_refusal(text: str) -> bool:
@@ -154,135 +137,280 @@ def _drop_attribution(text: str) -> str:
     return _TAIL.sub("", text).strip()
 
 
+# -- one claim against one window ----------------------------------------------------------------
+def merge(parts: list[Terms]) -> Terms:
+    """The terms of several sentences read together."""
+    if len(parts) == 1:
+        return parts[0]
+    return Terms(
+        frozenset().union(*(p.words for p in parts)),
+        frozenset().union(*(p.surface for p in parts)),
+        frozenset().union(*(p.numbers for p in parts)),
+        frozenset().union(*(p.names for p in parts)),
+        frozenset().union(*(p.codes for p in parts)),
+        tuple(q for p in parts for q in p.quoted),
+        " ".join(p.squashed for p in parts),
+    )
+
+
+def missing_facts(claim: Terms, window: Terms) -> list[str]:
+    """The claim's numbers, names, codes and quoted terms that the window does not hold."""
+    out = [n for n in sorted(claim.numbers) if not window.holds_number(n)]
+    out += [c for c in sorted(claim.codes) if not window.holds_code(c)]
+    out += [n for n in sorted(claim.names) if not window.holds_name(n)]
+    out += [f'"{q}"' for q in claim.quoted if q not in window.squashed]
+    return out
+
+
 @dataclass
-class _Support:
-    passage: int
-    overall: float
-    novel: float | None
-    cosine: float
+class Support:
+    """How well one window supports one claim."""
+
+    ok: bool
+    why: str = ""
+    novel: float = 0.0
+    coverage: float = 0.0
+    cosine: float = -1.0
 
 
-def verify(
-    raw: str,
-    question: str,
-    passages: list[Passage],
-    embed=None,
-    thresholds: Thresholds | None = None,
-) -> tuple[str, list[Sentence], list[Citation], bool]:
-    """Check ``raw`` against ``passages``; returns (text, sentences, citations, refused).
+def support(claim: Terms, question: Terms, window: Terms, cosine: float, th: Thresholds) -> Support:
+    """Whether ``window`` states ``claim`` (rules 1 and 2 of the module docstring)."""
+    new = claim.words - question.words
+    novel = len(new & window.words) / len(new) if new else 0.0
+    coverage = len(claim.words & window.words) / len(claim.words)
+    missing = missing_facts(claim, window)
+    if missing:
+        return Support(False, "not in the cited text: " + ", ".join(missing[:4]), novel, coverage, cosine)
+    if not new:
+        return Support(False, "only restates the question", novel, coverage, cosine)
+    repeated = claim.words & question.words
+    if repeated and len(repeated & window.words) / len(repeated) < th.repeated:
+        lacking = ", ".join(sorted(repeated - window.words)[:4])
+        return Support(False, f"the cited text does not say: {lacking}", novel, coverage, cosine)
+    if novel < th.novel and cosine < th.semantic:
+        return Support(False, "its new content is not in the cited text", novel, coverage, cosine)
+    return Support(True, "", novel, coverage, cosine)
 
-    ``embed`` maps a list of strings to unit vectors (the index's embedder); without it only
-    lexical support is used.
+
+# -- the answer -----------------------------------------------------------------------------------
+#: A sentence that continues the one before it ("It opened in 1932."): only then may a window span both.
+_REFERS_BACK = re.compile(r"^\W*(it|its|he|his|she|her|they|their|them|this|these|that|those|the latter|the former|"
+                          r"such|both|there|here|also|however|but|and|so|thus|then)\b", re.IGNORECASE)
+
+
+def _windows(evidence: Evidence, size: int) -> list[tuple[int, int]]:
+    """Support windows: each sentence, and runs of up to ``size`` where each next sentence refers back."""
+    out = []
+    for own in evidence.by_passage:
+        for k, first in enumerate(own):
+            out.append((first, first))
+            for w in range(1, size):
+                if k + w >= len(own) or not _REFERS_BACK.match(evidence.sentences[own[k + w]].text):
+                    break
+                out.append((first, own[k + w]))
+    return out
+
+
+def verify(raw: str, evidence: Evidence, embed: Embed | None = None, thresholds: Thresholds | None = None) -> Verdict:
+    """Check the model's ``raw`` answer against ``evidence``, claim by claim (see the module docstring).
+
+    ``embed`` maps strings to unit vectors in the evidence's space (the index's embedder); without
+    it only lexical support is used.
     """
     th = thresholds or Thresholds()
     parts = split_answer(raw)
-    q_words = content_words(question)
-    claims = [(i, t) for i, (t, _) in enumerate(parts) if not is_refusal(t) and content_words(t)]
-    if not passages or not claims:
-        return REFUSAL, [Sentence(t) for t, _ in parts], [], True
-
-    p_spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]
-    p_words = [content_words(p.text) for p in passages]
-    cos = None
-    if embed is not None:
-        flat = [(pi, s, e) for pi, spans in enumerate(p_spans) for s, e in spans]
-        vecs = embed([t for _, t in claims] + [passages[pi].text[s:e] for pi, s, e in flat])
-        a_vecs, s_vecs = vecs[: len(claims)], vecs[len(claims) :]
-        sims = a_vecs @ s_vecs.T  # (claims, passage sentences)
-        owner = np.array([pi for pi, _, _ in flat])
-        cos = np.full((len(claims), len(passages)), -1.0)
-        for pi in range(len(passages)):
-            cols = owner == pi
-            if cols.any():
-                cos[:, pi] = sims[:, cols].max(axis=1)
-
     sentences = [Sentence(t) for t, _ in parts]
-    keyed: dict[tuple[int, int, int], int] = {}
-    citations: list[Citation] = []
-    for ci, (si, text) in enumerate(claims):
-        words = content_words(text)
-        novel = words - q_words
-        supports: list[_Support] = []
-        for pi, pw in enumerate(p_words):
-            overall = len(words & pw) / len(words)
-            nov = (len(novel & pw) / len(novel)) if novel else None
-            c = float(cos[ci, pi]) if cos is not None else -1.0
-            supports.append(_Support(pi, overall, nov, c))
+    windows: list[list[tuple[int, int]] | None] = [None] * len(parts)
+    claims = [i for i, (t, _) in enumerate(parts) if not is_refusal(t) and terms(t).words]
+    if not evidence.passages or not claims:
+        reason = None if parts and all(is_refusal(t) for t, _ in parts) else "the answer makes no claim"
+        return Verdict(REFUSAL, sentences, [], True, reason if claims or parts else None, windows)
 
-        def ok(s: _Support) -> bool:
-            if s.cosine >= th.semantic:
-                return True
-            if s.novel is None:
-                return s.overall >= th.restated
-            return s.novel >= th.novel and s.overall >= th.overall
+    q = evidence.question_terms
+    claim_terms = {i: terms(parts[i][0]) for i in claims}
+    sims = None
+    if embed is not None and evidence.sentences:
+        vecs = embed([parts[i][0] for i in claims])
+        sims = vecs @ evidence.vectors.T  # (claims, evidence sentences)
+    candidates = _windows(evidence, th.window)
+    window_terms = {w: merge([evidence.sentences[j].terms for j in range(w[0], w[1] + 1)]) for w in candidates}
 
-        chosen = [s for s in supports if ok(s)]
-        if not chosen:
-            # a claim that combines two passages: test the union of the best two
-            best = sorted(supports, key=lambda s: (s.novel or 0, s.overall), reverse=True)[:2]
-            union = set().union(*(p_words[s.passage] for s in best)) if best else set()
-            nov = (len(novel & union) / len(novel)) if novel else None
-            ov = len(words & union) / len(words)
-            if (nov is None and ov >= th.restated) or (nov is not None and nov >= th.novel and ov >= th.overall):
-                chosen = [s for s in best if (s.novel or 0) > 0 or s.overall >= th.keep_model_citation]
-        if not chosen:
-            sentences[si].support = max((max(s.overall, s.cosine) for s in supports), default=0.0)
+    for row, i in enumerate(claims):
+        cited = {n - 1 for n in parts[i][1] if 1 <= n <= len(evidence.passages)}
+        best: tuple[tuple, list[tuple[int, int]]] | None = None
+        best_why, best_rank = "", (-1.0, -1.0)
+        partial: list[tuple[tuple[float, float], tuple[int, int]]] = []
+        for w in candidates:
+            cos = float(sims[row, w[0] : w[1] + 1].max()) if sims is not None else -1.0
+            s = support(claim_terms[i], q, window_terms[w], cos, th)
+            rank = (s.novel, s.coverage)
+            if not s.ok:
+                partial.append((rank, w))
+                if rank > best_rank:
+                    best_why, best_rank = s.why, rank
+                continue
+            # prefer the passage the model cited, then the fuller and closer match, then one sentence over two
+            key = (evidence.sentences[w[0]].passage in cited, s.novel, s.coverage, s.cosine, w[0] - w[1])
+            if best is None or key > best[0]:
+                best = (key, [w])
+        if best is None and len(claim_terms[i].names - q.names) >= 2 and not claim_terms[i].numbers - q.numbers:
+            best = _joint_support(claim_terms[i], q, partial, window_terms, sims, row, th)  # a list of names
+        if best is None:
+            w = _source_words(claim_terms[i], q, partial, window_terms, evidence, th)
+            if w is not None:  # the answer is stated there, in other words: show the source's own sentence
+                sentences[i].text = " ".join(evidence.window(*w)[2].split())
+                sentences[i].quoted = True
+                best = ((False, 1.0), [w])
+        if best is None:
+            sentences[i].issue = best_why or "not supported by the sources"
             continue
-        model_cited = {n - 1 for n in parts[si][1] if 1 <= n <= len(passages)}
-        preferred = [s for s in chosen if s.passage in model_cited]
-        chosen.sort(key=lambda s: ((s.novel if s.novel is not None else s.overall), s.overall, s.cosine), reverse=True)
-        picks = preferred or chosen[:1]
-        # a second passage only when it adds new content words the first lacks
-        if not preferred and len(chosen) > 1:
-            first = p_words[chosen[0].passage]
-            extra = [s for s in chosen[1:] if (novel or words) - first & p_words[s.passage]]
-            picks += extra[:1]
-        sentences[si].support = max(max(s.overall, s.cosine) for s in picks)
-        for s in picks:
-            p = passages[s.passage]
-            qs, qe = _best_quote(words, novel, p.text, p_spans[s.passage])
-            key = (s.passage, qs, qe)
-            if key not in keyed:
-                keyed[key] = len(citations) + 1
-                citations.append(Citation(keyed[key], p.source, p.start + qs, p.start + qe, p.text[qs:qe], s.passage))
-            if keyed[key] not in sentences[si].citations:
-                sentences[si].citations.append(keyed[key])
+        windows[i] = best[1]
+        sentences[i].support = round(best[0][1], 3)
 
-    supported = [s for s in sentences if s.citations]
-    if not supported or not _on_topic(q_words, supported, citations, th):
-        return REFUSAL, sentences, [], True
-    text = " ".join(_with_markers(s.text, s.citations) for s in supported)
-    return text, sentences, citations, False
+    supported = [i for i in claims if windows[i] is not None]
+    if not supported:
+        return Verdict(REFUSAL, sentences, [], True, "no sentence of the answer is stated by the sources", windows)
+    off = off_subject(q, [w for i in supported for w in windows[i]], evidence, th)
+    if not off and any(negated(evidence.question, sentences[i].text) for i in supported):
+        off = "the answer negates what the question asks about"
+    if off:
+        return _reject(sentences, supported, windows, f"the cited text is not about the question's subject ({off})")
+    kinds = answer_types(evidence.question)
+    if kinds and not any(fits_type(k, claim_terms[i], q) for k in kinds for i in supported):
+        wanted = " or ".join(sorted(k.value for k in kinds))
+        return _reject(sentences, supported, windows, f"the answer gives no {wanted}, which the question asks for")
+
+    citations: list[Citation] = []
+    keyed: dict[tuple[int, int], int] = {}
+    for i in supported:
+        for w in windows[i]:
+            if w not in keyed:
+                a = evidence.sentences[w[0]]
+                start, end, quote = evidence.window(*w)
+                p = evidence.passages[a.passage]
+                keyed[w] = len(citations) + 1
+                citations.append(Citation(keyed[w], p.source, p.start + start, p.start + end, quote, a.passage))
+            sentences[i].citations.append(keyed[w])
+    text = " ".join(_with_markers(sentences[i].text, sentences[i].citations) for i in supported)
+    return Verdict(text, sentences, citations, False, None, windows)
 
 
-def _on_topic(q_words: set[str], supported: list[Sentence], citations: list[Citation], th: Thresholds) -> bool:
-    """Whether a supported answer is about the question at all.
+def _source_words(claim: Terms, question: Terms, partial, window_terms, evidence: Evidence,
+                  th: Thresholds) -> tuple[int, int] | None:
+    """The window to show instead of a claim that got the answer right but reworded the question.
 
-    A small model sometimes copies a true but unrelated sentence from the sources when they do
-    not hold the answer; the citation is then real but the answer is not one. The answer's
-    sentences and the quotes they cite must share part of the question's content words.
+    A small model often restates the question's frame in its own words ("The UK-based researcher
+    says that over half …") where the source says it differently. When one window holds the
+    claim's new content (``th.novel`` of its new words, and every number, name, code and quoted
+    term the question did not already give), that window, in the source's own words, is the
+    answer; the question's subject and type are then checked on it like on any claim (a sentence
+    about "the south tower" does not answer a question about "the north tower": :func:`off_subject`).
     """
-    if not q_words:
-        return True
-    words = set().union(*(content_words(s.text) for s in supported))
-    for c in citations:
-        words |= content_words(c.quote)
-    return len(q_words & words) / len(q_words) >= th.on_topic
+    new = claim.words - question.words
+    for rank, w in sorted(partial, key=lambda x: (x[0], x[1][0] - x[1][1]), reverse=True):  # one sentence first
+        if rank[0] < th.novel or not new:
+            return None
+        own = Terms(claim.words, claim.surface, claim.numbers - question.numbers,
+                    frozenset(n for n in claim.names if not question.holds_name(n)),
+                    frozenset(c for c in claim.codes if not question.holds_code(c)),
+                    tuple(t for t in claim.quoted if t not in question.squashed), claim.squashed)
+        if missing_facts(own, window_terms[w]):
+            continue
+        return w
+    return None
 
 
-def _best_quote(words: set[str], novel: set[str], text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
-    """The sentence of a passage (or two adjacent ones, if they hold more) that best supports a claim."""
+def _coded(t: Terms) -> frozenset[str]:
+    """Content words that are numbers or parts of codes ("2019", "ncov" of "2019-nCoV")."""
+    return frozenset(set(t.numbers) | {w for w in t.words if any(w in c for c in t.codes)})
 
-    def score(span: tuple[int, int]) -> int:
-        sw = content_words(text[span[0] : span[1]])
-        return 2 * len(novel & sw) + len(words & sw)
 
-    best = max(spans, key=score)
-    best_score = score(best)
-    for a, b in zip(spans, spans[1:]):
-        if score((a[0], b[1])) > best_score:
-            best, best_score = (a[0], b[1]), score((a[0], b[1]))
+def _joint_support(claim: Terms, question: Terms, partial, window_terms, sims, row: int, th: Thresholds):
+    """Two windows that state a claim together ("A, B and C" from two passages), each adding to it.
+
+    Only the ``JOINT_CANDIDATES`` best partial windows are paired; returns (key, [w1, w2]) or None.
+    """
+    top = [w for _, w in sorted(partial, key=lambda x: x[0], reverse=True)[:JOINT_CANDIDATES]]
+    best = None
+    for a, b in itertools.combinations(top, 2):
+        if a[1] >= b[0] and b[1] >= a[0]:  # overlapping ranges
+            continue
+        ta, tb = window_terms[a], window_terms[b]
+        both = merge([ta, tb])
+        cos = max(float(sims[row, a[0] : a[1] + 1].max()), float(sims[row, b[0] : b[1] + 1].max())) \
+            if sims is not None else -1.0
+        s = support(claim, question, both, cos, th)
+        if not s.ok:
+            continue
+        new = (claim.words | claim.names) - question.words
+        if not (new & (ta.words | ta.surface)) - (tb.words | tb.surface) or \
+                not (new & (tb.words | tb.surface)) - (ta.words | ta.surface):
+            continue  # one of them adds nothing: the other alone would have had to do
+        key = (False, s.novel, s.coverage, s.cosine, -2)
+        if best is None or key > best[0]:
+            best = (key, sorted([a, b]))
     return best
+
+
+def _reject(sentences: list[Sentence], supported: list[int], windows, reason: str) -> Verdict:
+    for i in supported:
+        sentences[i].issue = reason
+    return Verdict(REFUSAL, sentences, [], True, reason, windows)
+
+
+def off_subject(question: Terms, used: list[tuple[int, int]], evidence: Evidence, th: Thresholds) -> str:
+    """What of the question's subject the cited windows (with ``th.context`` sentences before each) lack.
+
+    A number or code of the question that the cited text does not hold is a contradiction when
+    the cited text holds a sibling in its place: another year for a year, another number of the
+    same form, another code of the same family ("HCoV-HKU1" for "HCoV-NL63"): the text is about
+    another time, count or strain. Without a sibling the question only named its setting (the
+    paper's virus, the report's date), which the answer's sentence need not repeat. Quoted terms
+    must be there, and ``th.question_names`` of its names, and ``th.question_words`` of its words.
+    Returns ``""`` when the answer is on the subject.
+    """
+    parts = []
+    for first, last in used:
+        own = evidence.by_passage[evidence.sentences[first].passage]
+        k = own.index(first)
+        lo = own[max(0, k - th.context)]
+        parts.extend(evidence.sentences[j].terms for j in range(lo, last + 1))
+    seen = merge(parts)
+    lacking = [n for n in sorted(question.numbers)
+               if not seen.holds_number(n) and any(_siblings(n, x) for x in seen.numbers - question.numbers)]
+    lacking += [c for c in sorted(question.codes)
+                if not seen.holds_code(c) and any(_same_family(c, x) for x in seen.codes - question.codes)]
+    lacking += [f'"{t}"' for t in question.quoted if t not in seen.squashed]
+    lacking += [f"{w} (the text says the opposite)" for w in opposed(question, seen)]
+    if lacking:
+        return ", ".join(lacking[:4])
+    names = sorted(question.names)
+    absent = [n for n in names if not seen.holds_name(n)]
+    if names and (len(names) - len(absent)) / len(names) < th.question_names:
+        return ", ".join(absent[:4])
+    words = question.words - _coded(question)  # numbers and codes have their own rule above
+    if words and len(words & seen.words) / len(words) < th.question_words:
+        return "most of its words: " + ", ".join(sorted(words - seen.words)[:4])
+    return ""
+
+
+def _year(n: str) -> bool:
+    return n.isdigit() and len(n) == 4 and 1800 <= int(n) <= 2100
+
+
+def _siblings(a: str, b: str) -> bool:
+    """Two numbers of the same form: both years, or both decimals, or integers of as many digits."""
+    if _year(a) or _year(b):
+        return _year(a) and _year(b)
+    if ("." in a) != ("." in b):
+        return False
+    return "." in a or len(a) == len(b)
+
+
+def _same_family(a: str, b: str) -> bool:
+    """Two codes that share their leading letters and differ after them ("hcovnl63", "hcovhku1")."""
+    head = re.match(r"[a-z]+", a)
+    return bool(head) and len(head.group()) >= 2 and b.startswith(head.group()) and a != b
 
 
 def _with_markers(text: str, nums: list[int]) -> str:
@@ -291,3 +419,4 @@ def _with_markers(text: str, nums: list[int]) -> str:
     if m:
         return f"{text[: m.start()]} {marks}{m.group(1)}"
     return f"{text} {marks}"
+

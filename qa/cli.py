@@ -138,6 +138,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--retrieval-only", action="store_true", help="skip generation; measure retrieval only")
     s.add_argument("--json", dest="json_out", metavar="OUT", help="write the full report as JSON to OUT")
     s.add_argument("--top-k", type=int, default=None, help="passages given to the model (default 5)")
+    s.add_argument("--missing-document", action="store_true",
+                   help="ask each answerable question without its own document (it must be refused)")
+    s.add_argument("--generation-cache", metavar="FILE",
+                   help="store the model's answers in FILE and reuse them for identical prompts")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("ui", help="start the chat UI")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from index.settings import IndexSettings
 
+from .cite import Thresholds
+
 
 def _env_number(name: str, default, cast):
     value = os.environ.get(name)
@@ -101,7 +103,17 @@ class RetrievalSettings:
 
 
 @dataclass
+class VerifySettings:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    """The citation checker's thresholds (:class:`qa.cite.Thresholds`, each with the figure that chose it)."""
+    judge: float = 0.0
+    """When above 0: after the checker accepts an answer, the model is asked whether the quoted text answers
+    the question, and the answer is refused when its yes-probability is below this (0: no such check)."""
+
+
+@dataclass
 class Config:
     index: IndexSettings = field(default_factory=IndexSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    verify: VerifySettings = field(default_factory=VerifySettings)

@@ -14,33 +14,20 @@ from collections.abc import Callable
 
 import numpy as np
 
-from index.chunk import sentence_spans
+from .evidence import Evidence
 
-from .cite import content_words
-from .types import Passage
-
-Embed = Callable[[list[str]], np.ndarray]
 CountTokens = Callable[[list[str]], list[int]]
 
 
-def select_excerpts(
-    question: str,
-    passages: list[Passage],
-    embed: Embed,
-    count_tokens: CountTokens,
-    budget: int,
-    neighbours: bool = True,
-) -> list[str]:
-    """One excerpt per passage (``""`` where nothing fits), at most ``budget`` tokens in all."""
-    if not passages:
+def select_excerpts(evidence: Evidence, count_tokens: CountTokens, budget: int, neighbours: bool = True) -> list[str]:
+    """One excerpt per passage of ``evidence`` (``""`` where nothing fits), at most ``budget`` tokens in all."""
+    if not evidence.passages:
         return []
-    spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]
-    flat = [(pi, s, e) for pi, sp in enumerate(spans) for s, e in sp]
-    texts = [passages[pi].text[s:e] for pi, s, e in flat]
-    vecs = embed([question] + texts)
-    cos = vecs[1:] @ vecs[0]
-    q_words = content_words(question)
-    lex = np.array([len(q_words & content_words(t)) / max(1, len(q_words)) for t in texts])
+    flat = evidence.sentences
+    texts = [s.text for s in flat]
+    cos = evidence.vectors @ evidence.question_vector
+    q_words = evidence.question_terms.words
+    lex = np.array([len(q_words & s.terms.words) / max(1, len(q_words)) for s in flat])
     score = cos + 0.5 * lex
     tokens = count_tokens(texts)
 
@@ -59,26 +46,26 @@ def select_excerpts(
 
     order = np.argsort(-score, kind="stable")
     # the best new sentence of each passage, in rank order of passages
-    for pi in range(len(passages)):
-        for i in order:
-            if flat[i][0] == pi and take(int(i)):
+    for own in evidence.by_passage:
+        for i in sorted(own, key=lambda j: -score[j]):
+            if take(int(i)):
                 break
     for i in order:
         i = int(i)
         if take(i) and neighbours:
             # a sentence right after a chosen one often finishes its thought ("He said ...")
             nxt = i + 1
-            if nxt < len(flat) and flat[nxt][0] == flat[i][0] and score[nxt] > 0.2:
+            if nxt < len(flat) and flat[nxt].passage == flat[i].passage and score[nxt] > 0.2:
                 take(nxt)
     out = []
-    for pi, p in enumerate(passages):
+    for own in evidence.by_passage:
         pieces, last = [], None
-        for i, (owner, s, e) in enumerate(flat):
-            if owner != pi or i not in chosen:
+        for i in own:
+            if i not in chosen:
                 continue
             if last is not None and i != last + 1:
                 pieces.append("…")
-            pieces.append(p.text[s:e])
+            pieces.append(texts[i])
             last = i
         out.append(" ".join(pieces))
     return out

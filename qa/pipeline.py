@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import numpy as np
 
 from index import Index
 from index.embed import get_embedder
@@ -17,10 +15,14 @@ from index.reader import IndexNotFoundError
 from . import cite
 from .config import Config
 from .context import select_excerpts
+from .evidence import Evidence
 from .llm import LLM, load_llm
-from .prompt import REFUSAL, answer_messages, condense_messages
+from .prompt import REFUSAL, answer_messages, condense_messages, judge_messages
 from .retrieve import retrieve as _retrieve
 from .types import Answer, Passage
+
+SourceFilter = Callable[[str], bool]
+"""Which sources a question may be answered from: source path → keep it."""
 
 MAX_QUESTION_CHARS = 2000
 #: Upper bound of a question in model tokens: it appears twice in the prompt, beside ~300 tokens
@@ -77,10 +79,10 @@ class Pipeline:
         return max(32, min(MAX_QUESTION_TOKENS, spare // 2))
 
     # -- the steps -------------------------------------------------------------------------
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """Hybrid retrieval of the ``top_k`` best passages for ``question``."""
+    def retrieve(self, question: str, top_k: int | None = None, keep: SourceFilter | None = None) -> list[Passage]:
+        """Hybrid retrieval of the ``top_k`` best passages for ``question`` (only from sources ``keep`` accepts)."""
         k = self.config.retrieval.top_k if top_k is None else top_k
-        return _retrieve(self.index, self.embedder, question, k, self.config.retrieval)
+        return _retrieve(self.index, self.embedder, question, k, self.config.retrieval, keep=keep)
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str:
         """Rewrite a follow-up into a standalone question using the conversation."""
@@ -90,28 +92,36 @@ class Pipeline:
         rewritten = rewritten.splitlines()[0].strip().strip('"') if rewritten else ""
         return rewritten if len(rewritten) > 3 else question
 
-    def excerpts(self, question: str, passages: list[Passage], embed=None) -> list[str]:
-        """What the model reads of each passage: its most relevant sentences, within the budget."""
-        return select_excerpts(question, passages, embed or self.embedder.encode, self.embedder.count_tokens,
-                               self.config.retrieval.context_tokens)
+    def evidence(self, question: str, passages: list[Passage]) -> Evidence:
+        """The passages' sentences with their terms and vectors, computed once for every later stage."""
+        return Evidence.gather(question, passages, self.embedder.encode)
 
-    def stream(self, question: str, *, top_k: int | None = None,
-               history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
-        """Yield the model's text as it is generated, then the verified :class:`Answer`."""
+    def excerpts(self, evidence: Evidence) -> list[str]:
+        """What the model reads of each passage: its most relevant sentences, within the budget."""
+        return select_excerpts(evidence, self.embedder.count_tokens, self.config.retrieval.context_tokens)
+
+    def stream(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
+               keep: SourceFilter | None = None) -> Iterator[str | Answer]:
+        """Yield the model's text as it is generated, then the verified :class:`Answer`.
+
+        The stages: retrieve → evidence (sentences, terms, vectors: once) → select excerpts →
+        generate → verify claim by claim (:func:`qa.cite.verify`).
+        """
         t0 = time.perf_counter()
         question, notes = _check_question(question, self._count_tokens, self._question_tokens())
         standalone = self.condense(question, history) if history else question
-        passages = self.retrieve(standalone, top_k)
+        passages = self.retrieve(standalone, top_k, keep)
         t_retrieve = time.perf_counter() - t0
         timings = {"retrieve": round(t_retrieve, 3)}
         if not passages:
             yield Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
                          "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"])
             return
-        embed = _memo(self.embedder.encode)
-        excerpts = self.excerpts(standalone, passages, embed)
+        evidence = self.evidence(standalone, passages)
+        excerpts = self.excerpts(evidence)
         kept = [i for i, e in enumerate(excerpts) if e]
-        passages, excerpts = [passages[i] for i in kept], [excerpts[i] for i in kept]
+        if len(kept) < len(passages):  # the model reads only passages with an excerpt: numbering follows them
+            evidence, excerpts = evidence.without(kept), [excerpts[i] for i in kept]
         raw = ""
         first = None
         for delta in self.llm.stream(answer_messages(standalone, excerpts), self.config.llm.max_tokens,
@@ -120,49 +130,53 @@ class Pipeline:
                 first = time.perf_counter() - t0
             raw += delta
             yield delta
-        text, sentences, citations, refused = cite.verify(raw, standalone, passages, embed=embed)
+        verdict = self.check(evidence, raw)
+        if any(s.quoted for s in verdict.sentences if s.citations) and not verdict.refused:
+            notes.append("the model's wording was not what the sources say; the source's own sentence is shown instead")
         timings["first_token"] = round(first if first is not None else time.perf_counter() - t0, 3)
         timings["total"] = round(time.perf_counter() - t0, 3)
-        dropped = sum(1 for s in sentences if not s.citations and cite.content_words(s.text)
-                      and not cite.is_refusal(s.text))
-        if dropped and not refused:
+        dropped = sum(1 for s in verdict.sentences if s.issue and not s.citations)
+        if dropped and not verdict.refused:
             notes.append(f"{dropped} sentence(s) of the model's answer had no support in the sources and were left out")
         yield Answer(
             question=question,
-            text=text,
-            refused=refused,
-            citations=citations,
-            passages=passages,
-            sentences=sentences,
+            text=verdict.text,
+            refused=verdict.refused,
+            citations=verdict.citations,
+            passages=evidence.passages,
+            sentences=verdict.sentences,
             timings=timings,
             standalone_question=standalone if standalone != question else None,
             raw=raw,
             notes=notes,
+            rejected=verdict.reason if verdict.refused else None,
         )
 
-    def answer(self, question: str, *, top_k: int | None = None,
-               history: list[tuple[str, str]] | None = None) -> Answer:
-        """Answer ``question`` from the sources, with verified citations."""
+    def check(self, evidence: Evidence, raw: str) -> cite.Verdict:
+        """Verify the model's ``raw`` answer claim by claim against ``evidence`` (:func:`qa.cite.verify`);
+        then, when ``config.verify.judge`` is set, ask the model whether the quotes answer the question."""
+        settings = self.config.verify
+        verdict = cite.verify(raw, evidence, self.embedder.encode, settings.thresholds)
+        if verdict.refused or settings.judge <= 0:
+            return verdict
+        p = self.llm.yes_probability(judge_messages(evidence.question, [c.quote for c in verdict.citations]))
+        if p >= settings.judge:
+            return verdict
+        reason = f"the model judged that the cited text does not answer the question (yes {p:.2f})"
+        for s in verdict.sentences:
+            if s.citations:
+                s.citations, s.issue = [], reason
+        return cite.Verdict(REFUSAL, verdict.sentences, [], True, reason, verdict.windows)
+
+    def answer(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
+               keep: SourceFilter | None = None) -> Answer:
+        """Answer ``question`` from the sources (those ``keep`` accepts, if given), with verified citations."""
         result = None
-        for item in self.stream(question, top_k=top_k, history=history):
+        for item in self.stream(question, top_k=top_k, history=history, keep=keep):
             if isinstance(item, Answer):
                 result = item
         assert result is not None
         return result
-
-
-def _memo(encode):
-    """``encode`` with a per-question cache: passage sentences are embedded once, not twice."""
-    cache: dict[str, np.ndarray] = {}
-
-    def embed(texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in cache))
-        if missing:
-            for t, v in zip(missing, encode(missing)):
-                cache[t] = v
-        return np.stack([cache[t] for t in texts]) if texts else encode([])
-
-    return embed
 
 
 def _check_question(question: str, count_tokens=None, max_tokens: int = MAX_QUESTION_TOKENS) -> tuple[str, list[str]]:

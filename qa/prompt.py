@@ -42,6 +42,17 @@ def answer_messages(question: str, excerpts: list[str]) -> list[dict]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+def judge_messages(question: str, quotes: list[str]) -> list[dict]:
+    """Messages asking the model whether ``quotes`` answer ``question`` (read as yes/no probabilities).
+
+    The system prompt is the answering one, so llama.cpp's cached prefix serves this too.
+    """
+    text = " ".join(" ".join(q.split()) for q in quotes)
+    user = (f"Text: {text}\n\nQuestion: {question}\n\nEvery detail of the question (who, what, when, where, "
+            "which direction) must match the text. Does the text answer the question? Reply Yes or No.")
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
 def condense_messages(history: list[tuple[str, str]], question: str, max_chars: int = 1500) -> list[dict]:
     """Messages that ask the model to turn a follow-up into a standalone question."""
     lines = []

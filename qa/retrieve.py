@@ -17,6 +17,8 @@ passage is skipped, so the ``top_k`` passages are distinct stretches of text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from index import Index
@@ -89,14 +91,22 @@ def retrieve(
     top_k: int,
     settings: RetrievalSettings,
     query_vector: np.ndarray | None = None,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[Passage]:
-    """The ``top_k`` passages for ``question``, best first."""
+    """The ``top_k`` passages for ``question``, best first.
+
+    ``keep`` (source path → bool) restricts retrieval to the chunks of the sources it accepts,
+    inside the vector store and BM25 (not by over-fetching and discarding).
+    """
     if top_k <= 0 or not index.chunks:
+        return []
+    rows = index.rows_where(keep) if keep is not None else None
+    if rows is not None and len(rows) == 0:
         return []
     n = max(settings.candidates, top_k)
     vec = embedder.encode([question])[0] if query_vector is None else query_vector
-    dense = [(c.id, s) for c, s in index.dense(vec, n)]
-    lexical = [(c.id, s) for c, s in index.lexical(question, n)]
+    dense = [(c.id, s) for c, s in index.dense(vec, n, rows)]
+    lexical = [(c.id, s) for c, s in index.lexical(question, n, rows)]
     weights = [settings.dense_weight, settings.lexical_weight]
     if settings.fusion == "rrf":
         fused = fuse([[cid for cid, _ in dense], [cid for cid, _ in lexical]], weights, settings.rrf_k)

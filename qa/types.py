@@ -37,6 +37,11 @@ class Sentence:
     text: str
     citations: list[int] = field(default_factory=list)
     support: float = 0.0
+    """Share of the sentence's new content words found in its cited text."""
+    issue: str | None = None
+    """Why the sentence was not shown (unsupported, off the question's subject, …); None when shown."""
+    quoted: bool = False
+    """The model's wording was replaced by the source sentence that states its answer (see :mod:`qa.cite`)."""
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Answer:
     raw: str = ""
     """The model's text before verification."""
     notes: list[str] = field(default_factory=list)
+    rejected: str | None = None
+    """Why the model's answer was refused by verification (None: shown, or the model itself refused)."""
 
     def to_dict(self) -> dict:
         d = asdict(self)

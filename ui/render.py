@@ -28,6 +28,8 @@ TextOf = Callable[[str], str]
 """Maps a source path to the full text that passage offsets refer to."""
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_RAW_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;-]\s*\d+)*\]")
+"""The model's own markers, which point at nothing once its answer is rejected."""
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
@@ -160,8 +162,11 @@ def answer_message(answer: Answer, *, show_scores: bool = False, text_of: TextOf
     parts = ['<div class="ragqa-answer">']
     if answer.refused:
         parts.append(f'<div class="ragqa-refused"><b>{REFUSED_TEXT}</b></div>')
-        if answer.text.strip() and answer.text.strip() != REFUSED_TEXT:
-            parts.append(f'<div class="ragqa-model-said"><small>{_answer_text(answer.text)}</small></div>')
+        if answer.rejected and answer.raw.strip():
+            # what the model wrote was rejected: shown collapsed, as the model's unverified text, never as an answer
+            parts.append('<details class="ragqa-rejected"><summary><small>The model\'s answer could not be verified'
+                         f' ({escape(answer.rejected)})</small></summary><div class="ragqa-model-said"><small>'
+                         f"{escape(_RAW_MARKERS.sub('', answer.raw).strip())}</small></div></details>")
     else:
         parts.append(f'<div class="ragqa-text">{_answer_text(answer.text)}</div>')
     if answer.standalone_question:

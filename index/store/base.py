@@ -20,8 +20,13 @@ class VectorStore(ABC):
         """Remove the vectors with these ids (unknown ids are ignored)."""
 
     @abstractmethod
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """For a (dim,) query, the top ``k`` ``(ids, scores)`` by inner product."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """For a (dim,) query, the top ``k`` ``(ids, scores)`` by inner product.
+
+        ``allowed`` (int64 ids) restricts the search to those vectors, inside the store (not by
+        fetching more and discarding): a question scoped to some sources, or an evaluation that
+        leaves a document out.
+        """
 
     @abstractmethod
     def count(self) -> int:

@@ -143,18 +143,27 @@ class FaissStore(VectorStore):
             self.index.construct_rev_map()
             self._dead += int(gone.sum())
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        n = self.count()
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n = self.count() if allowed is None else min(self.count(), len(allowed))
         if n == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         k = min(k, n)
         q = np.asarray(query, dtype=np.float32).reshape(1, -1)
         params = None
+        # selectors are kept in locals until the search returns, so SWIG does not free them early
+        only = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)) if allowed is not None else None
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW()
             params.efSearch = max(self.ef_search, k)
-            if self._dead:
-                params.sel = self._live
+            sel = self._live if self._dead else None
+            if only is not None:
+                both = faiss.IDSelectorAnd(only, self._live) if sel is not None else None
+                sel = both if both is not None else only
+            if sel is not None:
+                params.sel = sel
+        elif only is not None:
+            params = faiss.SearchParameters()
+            params.sel = only
         with one_thread():
             scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0

@@ -177,17 +177,22 @@ class MilvusStore(VectorStore):
     def count(self) -> int:
         return (self._saved_count() if self.source else 0) - len(self._deleted) + len(self._added)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         hits: list[tuple[int, float]] = []
-        if self.source is not None and k > 0:
+        keep = None if allowed is None else {int(i) for i in allowed}
+        if self.source is not None and k > 0 and (keep is None or keep):
             limit = min(k + len(self._deleted), MAX_TOPK)
+            extra = {"filter": f"{ID} in {sorted(keep)}"} if keep is not None else {}
             res = self.client.search(self.source[1], data=[q.tolist()], limit=limit, anns_field=VECTOR,
-                                     search_params={"metric_type": "IP"}, output_fields=[ID])
+                                     search_params={"metric_type": "IP"}, output_fields=[ID], **extra)
             hits = [(int(h["id"]), float(h["distance"])) for h in res[0] if int(h["id"]) not in self._deleted]
         if self._added and k > 0:
             ids = np.fromiter(self._added, dtype=np.int64, count=len(self._added))
             scores = np.stack(list(self._added.values())) @ q
+            if keep is not None:
+                mask = np.array([int(i) in keep for i in ids], dtype=bool)
+                ids, scores = ids[mask], scores[mask]
             hits.extend(zip(ids.tolist(), scores.tolist()))
         hits.sort(key=lambda h: -h[1])
         hits = hits[: max(k, 0)]

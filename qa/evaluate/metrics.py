@@ -1,7 +1,8 @@
 """Per-question metrics for ``ragqa eval``: retrieval hits, answer correctness, citations.
 
-All functions are pure (no index, no model) except that citation support may use an
-``embed`` function, exactly as :func:`qa.cite.verify` does.
+All functions are pure (no index, no model) and judge by the question set's ground truth
+(``must`` strings, gold spans, expected sources, the unanswerable kind) only: nothing here
+uses the citation checker's own rules, so the evaluation can see where the checker is wrong.
 """
 
 from __future__ import annotations
@@ -10,17 +11,12 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from index.chunk import sentence_spans
-
-from ..cite import Thresholds, content_words, is_refusal
-from ..types import Answer, Passage
+from ..types import Answer, Citation, Passage
 from .questions import Question
-
-Embed = Callable[[list[str]], np.ndarray]
 
 
 # -- answers --------------------------------------------------------------------------------
@@ -101,65 +97,33 @@ def has_retrieval_target(q: Question) -> bool:
     return bool(q.gold or q.sources)
 
 
-# -- citations ------------------------------------------------------------------------------
-def _cosine(sentence: str, passage_text: str, embed: Embed | None) -> float:
-    if embed is None:
-        return -1.0
-    spans = sentence_spans(passage_text) or [(0, len(passage_text))]
-    vecs = embed([sentence] + [passage_text[s:e] for s, e in spans])
-    return float((vecs[1:] @ vecs[0]).max())
+# -- citations, judged against ground truth only -------------------------------------------
+def citation_right(citation: Citation, q: Question) -> bool | None:
+    """Whether a citation points at the answer, by the question's ground truth (never the checker's rule).
 
-
-def supports(sentence: str, question: str, passage_texts: Sequence[str], embed: Embed | None = None,
-             thresholds: Thresholds | None = None) -> bool:
-    """Whether the passages (together) support ``sentence``: the rule of :func:`qa.cite.verify`.
-
-    Lexical: enough of the sentence's content words, and of its new ones (not in the question),
-    occur in the passages; or semantic: a passage sentence is very close to it.
+    SQuAD-style sets: the cited span overlaps a gold answer span (same file, ``[start, end)``).
+    JSONL sets: the cited quote holds one of the ``must`` strings. None when the set gives no
+    ground truth for it (no spans and no ``must`` groups).
     """
-    th = thresholds or Thresholds()
-    words = content_words(sentence)
-    if not words or not passage_texts:
-        return False
-    if len(passage_texts) == 1 and _cosine(sentence, passage_texts[0], embed) >= th.semantic:
-        return True
-    pw = set().union(*(content_words(t) for t in passage_texts))
-    novel = words - content_words(question)
-    overall = len(words & pw) / len(words)
-    if not novel:
-        return overall >= th.restated
-    return len(novel & pw) / len(novel) >= th.novel and overall >= th.overall
+    if q.gold:
+        s = stem(citation.source)
+        return any(g.source == s and citation.start < g.end and g.start < citation.end for g in q.gold)
+    if q.must:
+        return any(contains(citation.quote, s) for group in q.must for s in group)
+    return None
 
 
-def citation_scores(answer: Answer, embed: Embed | None = None) -> tuple[int, int, int, int]:
-    """(supported citations, citations, supported claims, claims) of an answer.
+def citation_counts(answer: Answer, q: Question) -> tuple[int, int]:
+    """(right citations, judged citations) of a shown answer to an answerable question; (0, 0) otherwise.
 
-    Precision counts every (sentence, citation) pair whose cited passage supports the
-    sentence (alone, or together with the sentence's other citations when each of them adds
-    content words). Recall counts the model's claim sentences (not refusals) that carry at
-    least one supporting citation; sentences dropped as unsupported count as uncited. A
-    refused answer has no answer sentences: (0, 0, 0, 0).
+    Every citation of an answer shown for an unanswerable question is wrong, but that is counted
+    once, as an answered-wrong question, not per citation.
     """
-    if answer.refused:
-        return 0, 0, 0, 0
-    by_n = {c.n: c for c in answer.citations}
-    q = answer.standalone_question or answer.question
-    good = total = 0
-    claims = cited_claims = 0
-    for s in answer.sentences:
-        if is_refusal(s.text) or not content_words(s.text):
-            continue
-        claims += 1
-        texts = [answer.passages[by_n[n].passage].text for n in s.citations
-                 if n in by_n and 0 <= by_n[n].passage < len(answer.passages)]
-        ok = [supports(s.text, q, [t], embed) for t in texts]
-        if len(texts) > 1 and not all(ok) and supports(s.text, q, texts, embed):
-            words = content_words(s.text)
-            ok = [o or bool(words & content_words(t)) for o, t in zip(ok, texts)]
-        total += len(s.citations)
-        good += sum(ok)
-        cited_claims += any(ok)
-    return good, total, cited_claims, claims
+    if answer.refused or not q.answerable:
+        return 0, 0
+    verdicts = [citation_right(c, q) for c in answer.citations]
+    judged = [v for v in verdicts if v is not None]
+    return sum(judged), len(judged)
 
 
 def cites_expected_source(answer: Answer, q: Question) -> bool:
@@ -195,6 +159,29 @@ def judge(answer: Answer, q: Question) -> tuple[bool | None, bool]:
     if q.kind == "cross-lingual" and answer.refused:
         return correct, True
     return correct, correct and cited
+
+
+RIGHT, WRONG, REFUSED = "right", "wrong", "refused"
+
+
+def outcome(answer: Answer, q: Question) -> str:
+    """``"right"``, ``"wrong"`` or ``"refused"``: what the user was shown, judged by ground truth.
+
+    An answer that is shown (not refused) is right when: SQuAD-style (gold spans), one of its
+    citations overlaps a gold answer span; JSONL with ``must`` groups, its text holds every group;
+    otherwise (expected sources only, e.g. cross-lingual), it cites an expected source. Any answer
+    shown for an unanswerable question is wrong. This is the trust figure: a wrong answer reached
+    the user with a citation that passed verification.
+    """
+    if answer.refused:
+        return REFUSED
+    if not q.answerable:
+        return WRONG
+    if q.gold:
+        return RIGHT if any(citation_right(c, q) for c in answer.citations) else WRONG
+    if q.must:
+        return RIGHT if must_matched(strip_markers(answer.text), q.must) else WRONG
+    return RIGHT if cites_expected_source(answer, q) else WRONG
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -50,6 +50,8 @@ class Question:
     """Stems of the files an answer should come from (empty: unanswerable)."""
     gold: list[Gold] = field(default_factory=list)
     """Gold answer spans (SQuAD-style sets only)."""
+    exclude: list[str] = field(default_factory=list)
+    """Stems of sources left out of retrieval when this question is asked (missing-document negatives)."""
 
     @property
     def answerable(self) -> bool:
@@ -177,3 +179,39 @@ def _load_squad(path: Path, doc: dict, cache_dir: Path) -> QuestionSet:
                     gold=gold,
                 ))
     return QuestionSet(str(path), "squad", [q for q in questions if q.question], str(folder), sha)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def missing_document(questions: list[Question], sources_dir: str | Path) -> tuple[list[Question], int]:
+    """Missing-document negatives: each answerable question asked with its own source(s) left out.
+
+    The question then has no answer in what retrieval can see, but every other document, often on
+    the same topic, is still there: the product must refuse. A question is skipped (its count is
+    returned) when its answer could still be found elsewhere: a gold answer text (SQuAD-style) or
+    every ``must`` group (JSONL) occurring in another source, compared case-insensitively with
+    spaces collapsed. Questions without gold spans, ``must`` groups or expected sources are skipped.
+    """
+    texts = {}
+    for path in sorted(Path(sources_dir).rglob("*")):
+        if path.is_file() and path.suffix.lower() in (".txt", ".md"):
+            texts[path.stem] = _squash(path.read_text(encoding="utf-8", errors="replace"))
+    out: list[Question] = []
+    skipped = 0
+    for q in questions:
+        own = set(q.sources) | {g.source for g in q.gold}
+        if not q.answerable or not own or not (q.gold or q.must):
+            skipped += 1
+            continue
+        others = [t for stem, t in texts.items() if stem not in own]
+        if q.gold:
+            elsewhere = any(_squash(g.text) and _squash(g.text) in t for g in q.gold for t in others)
+        else:
+            elsewhere = any(all(any(_squash(s) in t for s in group) for group in q.must) for t in others)
+        if elsewhere:
+            skipped += 1
+            continue
+        out.append(Question(f"{q.id}-missing", q.question, "unanswerable", exclude=sorted(own)))
+    return out, skipped

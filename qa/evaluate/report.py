@@ -10,6 +10,15 @@ from rich.table import Table
 
 from .runner import Record
 
+_TRUST = [
+    # (label, key, how): what the user was shown, judged by ground truth; printed first
+    ("right", "right", "int"),
+    ("wrong", "wrong", "int"),
+    ("refused (answerable)", "refused_answerable", "of:answerable_n"),
+    ("refused (unanswerable)", "refused_unanswerable", "of:unanswerable_n"),
+    ("shown precision", "shown_precision", "ratio"),
+    ("wrong share", "wrong_share", "ratio"),
+]
 _QUALITY = [
     ("hit@1", "hit@1", "ratio"),
     ("hit@5", "hit@5", "ratio"),
@@ -17,9 +26,7 @@ _QUALITY = [
     ("MRR", "mrr", "ratio"),
     ("correct", "correct", "count"),
     ("passed", "passed", "passed"),
-    ("cite P", "citation_precision", "ratio"),
-    ("cite R", "citation_recall", "ratio"),
-    ("refusal acc", "refusal_accuracy", "ratio"),
+    ("cite P (gold)", "citation_precision", "ratio"),
     ("token-F1", "token_f1", "ratio"),
     ("gold span", "gold_span_share", "ratio"),
 ]
@@ -36,29 +43,52 @@ def _cell(s: dict, key: str, how: str) -> str:
     if how == "passed":
         return f"{s['passed']}/{s['answered_n']}" if "passed" in s else "–"
     v = s.get(key)
-    return "–" if v is None else f"{v:.3f}"
+    if v is None:
+        return "–"
+    if how == "int":
+        return str(v)
+    if how.startswith("of:"):
+        return f"{v}/{s[how[3:]]}" if s.get(how[3:]) else "–"
+    return f"{v:.3f}"
+
+
+def _present(summary: dict[str, dict], key: str, how: str) -> bool:
+    if how in ("count", "passed"):
+        return any(("correct" if how == "count" else "passed") in s for s in summary.values())
+    return any(key in s for s in summary.values())
+
+
+def _table(summary: dict[str, dict], title: str, columns: list[tuple[str, str, str]]) -> Table | None:
+    shown = [(label, key, how) for label, key, how in columns if _present(summary, key, how)]
+    if not shown:
+        return None
+    table = Table(title=title, title_justify="left")
+    table.add_column("kind")
+    table.add_column("n", justify="right")
+    for label, _, _ in shown:
+        table.add_column(label, justify="right")
+    for kind, s in summary.items():
+        table.add_row(kind, str(s["n"]), *(_cell(s, key, how) for _, key, how in shown),
+                      style="bold" if kind == "overall" else None)
+    return table
 
 
 def tables(summary: dict[str, dict], title: str) -> list[Table]:
-    """A quality table (one row per kind, then overall) and a latency table (seconds)."""
-    shown = [(label, key, how) for label, key, how in _QUALITY
-             if any((key in s) if how == "ratio" else (("correct" if how == "count" else "passed") in s)
-                    for s in summary.values())]
-    quality = Table(title=title, title_justify="left")
-    quality.add_column("kind")
-    quality.add_column("n", justify="right")
-    for label, _, _ in shown:
-        quality.add_column(label, justify="right")
-    latency = Table(title="latency (seconds)", title_justify="left")
-    latency.add_column("kind")
+    """What the user was shown (right / wrong / refused, by ground truth), then retrieval and answer
+    quality (one row per kind, then overall), then latency (seconds)."""
+    out = [t for t in (_table(summary, f"{title}: answers shown, judged by ground truth", _TRUST),
+                       _table(summary, f"{title}: retrieval and answers", _QUALITY)) if t is not None]
     lat_cols = [(label, key) for label, key in _LATENCY if any(key in s for s in summary.values())]
-    for label, _ in lat_cols:
-        latency.add_column(label, justify="right")
-    for kind, s in summary.items():
-        style = "bold" if kind == "overall" else None
-        quality.add_row(kind, str(s["n"]), *(_cell(s, key, how) for _, key, how in shown), style=style)
-        latency.add_row(kind, *("–" if s.get(key) is None else f"{s[key]:.3f}" for _, key in lat_cols), style=style)
-    return [quality, latency]
+    if lat_cols:
+        latency = Table(title="latency (seconds)", title_justify="left")
+        latency.add_column("kind")
+        for label, _ in lat_cols:
+            latency.add_column(label, justify="right")
+        for kind, s in summary.items():
+            latency.add_row(kind, *("–" if s.get(key) is None else f"{s[key]:.3f}" for _, key in lat_cols),
+                            style="bold" if kind == "overall" else None)
+        out.append(latency)
+    return out
 
 
 def print_report(summary: dict[str, dict], records: list[Record], title: str, list_failures: bool,
@@ -70,7 +100,7 @@ def print_report(summary: dict[str, dict], records: list[Record], title: str, li
         console.print(table)
     if not list_failures:
         return
-    failed = [r for r in records if r.passed is False or (r.measured_retrieval and r.rank is None)]
+    failed = [r for r in records if r.passed is False or r.outcome == "wrong" or (r.measured_retrieval and r.rank is None)]
     for r in failed:
         why = "error: " + r.error if r.error else ("not retrieved in the top 10" if r.measured_retrieval and r.rank is None
                                                    else f"answer: {(r.answer or '')[:150]!r}")

@@ -30,10 +30,16 @@ class Record:
     refused: bool | None = None
     correct: bool | None = None
     passed: bool | None = None
-    cited_supported: int = 0
-    citations: int = 0
-    claims_cited: int = 0
-    claims: int = 0
+    outcome: str | None = None
+    """``right``, ``wrong`` or ``refused`` (see :func:`qa.evaluate.metrics.outcome`)."""
+    citations_right: int = 0
+    """Citations whose quote holds a ``must`` string or overlaps a gold span (ground truth)."""
+    citations_judged: int = 0
+    citations: list[dict] = field(default_factory=list)
+    raw: str | None = None
+    """The model's text before verification."""
+    excluded: list[str] = field(default_factory=list)
+    """Sources left out of retrieval for this question (missing-document negatives)."""
     f1: float | None = None
     gold_span: bool | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -49,9 +55,11 @@ def _brief(p: Passage) -> dict:
 
 def evaluate_question(pipeline: Pipeline, q: Question, retrieval_only: bool, top_k: int) -> Record:
     """Retrieve (top ``DEPTH``) and, unless ``retrieval_only``, answer one question."""
-    rec = Record(q.id, q.kind, q.question)
+    rec = Record(q.id, q.kind, q.question, excluded=list(q.exclude))
+    left_out = set(q.exclude)
+    keep = (lambda source: m.stem(source) not in left_out) if left_out else None
     t0 = time.perf_counter()
-    passages = pipeline.retrieve(q.question, max(DEPTH, top_k))
+    passages = pipeline.retrieve(q.question, max(DEPTH, top_k), keep)
     rec.timings["retrieve"] = round(time.perf_counter() - t0, 4)
     if m.has_retrieval_target(q):
         rec.measured_retrieval = True
@@ -60,15 +68,19 @@ def evaluate_question(pipeline: Pipeline, q: Question, retrieval_only: bool, top
     if retrieval_only:
         return rec
     try:
-        answer: Answer = pipeline.answer(q.question, top_k=top_k)
+        answer: Answer = pipeline.answer(q.question, top_k=top_k, keep=keep)
     except Exception as exc:  # one failing question must not end the run
         rec.error = f"{type(exc).__name__}: {exc}"
         rec.correct, rec.passed = (False if q.must or q.kind == "unanswerable" else None), False
         return rec
     rec.answer = answer.text
+    rec.raw = answer.raw
     rec.refused = answer.refused
     rec.correct, rec.passed = m.judge(answer, q)
-    rec.cited_supported, rec.citations, rec.claims_cited, rec.claims = m.citation_scores(answer, pipeline.embedder.encode)
+    rec.outcome = m.outcome(answer, q)
+    rec.citations_right, rec.citations_judged = m.citation_counts(answer, q)
+    rec.citations = [{"n": c.n, "source": m.stem(c.source), "start": c.start, "end": c.end, "quote": c.quote,
+                      "right": m.citation_right(c, q)} for c in answer.citations]
     if q.gold and not answer.refused:
         text = m.strip_markers(answer.text)
         rec.f1 = max(m.token_f1(text, g.text) for g in q.gold)
@@ -125,12 +137,19 @@ def summarise(records: list[Record]) -> dict:
             out["correct"] = sum(1 for r in judged if r.correct)
             out["correct_n"] = len(judged)
             out["accuracy"] = out["correct"] / len(judged)
-        out["citation_precision"] = _ratio(sum(r.cited_supported for r in answered), sum(r.citations for r in answered))
-        out["citation_recall"] = _ratio(sum(r.claims_cited for r in answered), sum(r.claims for r in answered))
+        # the trust figures: what was shown to the user, judged by ground truth
+        out["right"] = sum(1 for r in answered if r.outcome == m.RIGHT)
+        out["wrong"] = sum(1 for r in answered if r.outcome == m.WRONG)
+        out["refused_answerable"] = sum(1 for r in answerable if r.refused)
+        out["refused_unanswerable"] = sum(1 for r in unans if r.refused)
+        out["answerable_n"] = len(answerable)
+        out["unanswerable_n"] = len(unans)
+        out["wrong_share"] = out["wrong"] / len(answered)
+        out["shown_precision"] = _ratio(out["right"], out["right"] + out["wrong"])
+        out["citation_precision"] = _ratio(sum(r.citations_right for r in answered),
+                                           sum(r.citations_judged for r in answered))
         if unans:
-            out["refusal_accuracy"] = sum(1 for r in unans if r.refused) / len(unans)
-        if answerable:
-            out["refused_answerable"] = sum(1 for r in answerable if r.refused) / len(answerable)
+            out["refusal_accuracy"] = out["refused_unanswerable"] / len(unans)
         if f1:
             out["token_f1"] = sum(f1) / len(f1)
         if span:

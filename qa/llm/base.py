@@ -25,3 +25,12 @@ class LLM(ABC):
     def complete(self, messages: list[Message], max_tokens: int, temperature: float = 0.0) -> str:
         """The whole reply at once."""
         return "".join(self.stream(messages, max_tokens, temperature))
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """How sure the model is that the answer to ``messages`` (a yes/no question) is yes, in [0, 1].
+
+        This default reads the first word of a greedy reply (1.0 for yes, 0.0 otherwise); backends
+        that see the next-token distribution return the softmax share of "Yes" against "No".
+        """
+        reply = self.complete(messages, max_tokens=2).strip().lower()
+        return 1.0 if reply.startswith("yes") else 0.0

@@ -29,6 +29,11 @@ class LlamaCppLLM(LLM):
             verbose=False,
         )
         self._lock = threading.Lock()
+        self._yes = self._first_tokens(("Yes", "yes", " Yes"))
+        self._no = self._first_tokens(("No", "no", " No"))
+
+    def _first_tokens(self, words: tuple[str, ...]) -> list[int]:
+        return sorted({self.llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words})
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -47,3 +52,27 @@ class LlamaCppLLM(LLM):
                 delta = part["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """Softmax share of the "Yes" tokens against the "No" tokens at the reply's first position.
+
+        One forward pass over the part of the prompt not already in the KV cache (the system
+        prompt is shared with answering), read through a logits processor.
+        """
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        seen: dict[str, np.ndarray] = {}
+
+        def grab(_ids, scores):
+            seen.setdefault("scores", np.array(scores, dtype=np.float64))
+            return scores
+
+        with self._lock:
+            self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1,
+                                            logits_processor=LogitsProcessorList([grab]))
+        scores = seen.get("scores")
+        if scores is None:
+            return 0.0
+        yes, no = scores[self._yes].max(), scores[self._no].max()
+        return float(1.0 / (1.0 + np.exp(no - yes)))

@@ -98,6 +98,24 @@ def test_dense_and_hybrid_retrieval_equal_faiss(milvus_seed_index, seed_index):
                [(Path(p.source).name, p.start, p.end) for p in expected], q
 
 
+def test_retrieval_scoped_to_sources_equals_faiss(milvus_seed_index, seed_index):
+    """A source filter runs inside Milvus (a filter expression) as inside FAISS (an id selector): same passages."""
+    import index
+    from index.embed import get_embedder
+    from qa.config import RetrievalSettings
+    from qa.retrieve import retrieve
+
+    milvus, faiss = index.load(milvus_seed_index), index.load(seed_index)
+    embedder = get_embedder()
+    keep = lambda source: not Path(source).name.startswith("000_")  # noqa: E731
+    for q in QUERIES:
+        got = retrieve(milvus, embedder, q, 5, RetrievalSettings(), keep=keep)
+        want = retrieve(faiss, embedder, q, 5, RetrievalSettings(), keep=keep)
+        assert got and all(not Path(p.source).name.startswith("000_") for p in got), q
+        assert [(Path(p.source).name, p.start, p.end) for p in got] == \
+               [(Path(p.source).name, p.start, p.end) for p in want], q
+
+
 def _history(tmp: Path, store: str) -> list[dict]:
     """Build, then add, change, rename and remove files; what each build reports and holds."""
     import index

@@ -94,6 +94,17 @@ def test_refusal_says_so_and_shows_the_closest_passages():
     assert "<mark" not in html  # nothing is cited
 
 
+def test_a_rejected_answer_is_shown_collapsed_as_unverified_never_as_the_answer():
+    a = _answer(refused=True)
+    a.raw = "The capital of Australia is Canberra [1]."
+    a.rejected = "no sentence of the answer is stated by the sources"
+    html = render.answer_message(a, text_of=lambda s: SOURCE_TEXT)
+    head, _, rest = html.partition('<details class="ragqa-rejected">')
+    assert render.REFUSED_TEXT in head and "Canberra" not in head  # the answer part says only that it was refused
+    assert "could not be verified" in rest and "Canberra" in rest and "[1]" not in rest.split("</details>")[0]
+    assert render.answer_text(a) == "I could not find the answer in the sources."
+
+
 def test_api_text_has_the_answer_and_its_citations():
     text = render.answer_text(_answer())
     assert text.splitlines()[0] == "Wang Xiaochuan founded Sogou [1]."

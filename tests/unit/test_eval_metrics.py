@@ -101,28 +101,66 @@ def test_refusal_accuracy_and_accuracy_in_summary():
     assert "refusal_accuracy" not in by_kind["single"]
 
 
-# -- citations -------------------------------------------------------------------------------
-def test_citation_precision_and_recall():
-    p0 = passage("a.txt", 0, 44, "Sogou was founded by Wang Xiaochuan in 2004.")
-    p1 = passage("b.txt", 0, 40, "The weather in Beijing was cold in March.")
-    sentences = [
-        Sentence("Sogou was founded by Wang Xiaochuan.", [1]),  # supported by its citation
-        Sentence("It was founded in 2004.", [2]),  # cites the wrong passage
-        Sentence("Its headquarters are in Haidian.", []),  # a claim with no citation
-        Sentence(REFUSAL, []),  # a refusal is not a claim
-    ]
-    answer = _answer("…", False,
-                     [Citation(1, "a.txt", 0, 44, p0.text, 0), Citation(2, "b.txt", 0, 40, p1.text, 1)],
-                     [p0, p1], sentences)
-    supported, total, cited_claims, claims = m.citation_scores(answer, embed=None)
-    assert (supported, total) == (1, 2)  # precision 1/2
-    assert (cited_claims, claims) == (1, 3)  # recall 1/3
+# -- citations and outcomes, judged by ground truth only ------------------------------------------
+def test_citation_is_judged_against_the_gold_span():
+    q = Question("1", "How long is the incubation period?", gold=[Gold("0001_doc", 100, 120, "5 days on average")],
+                 sources=["0001_doc"])
+    inside = Citation(1, "/c/0001_doc.txt", 90, 130, "…", 0)
+    beside = Citation(2, "/c/0001_doc.txt", 120, 200, "…", 0)  # starts where the span ends: no overlap
+    other_file = Citation(3, "/c/0002_doc.txt", 100, 120, "…", 0)
+    assert [m.citation_right(c, q) for c in (inside, beside, other_file)] == [True, False, False]
 
 
-def test_support_rule_needs_the_new_words():
-    text = "Sogou was founded by Wang Xiaochuan in 2004."
-    assert m.supports("Wang Xiaochuan founded Sogou.", "Who founded Sogou?", [text])
-    assert not m.supports("Robin Li founded Sogou.", "Who founded Sogou?", [text])
+def test_citation_is_judged_by_the_must_strings_in_its_quote():
+    q = Question("s", "Who founded Sogou?", must=[["Wang Xiaochuan"]], sources=["003_x"])
+    good = Citation(1, "seeds/003_x.txt", 0, 50, "Wang Xiaochuan, founder of the search engine Sogou, …", 0)
+    bad = Citation(2, "seeds/003_x.txt", 60, 99, "Sogou is a search engine.", 0)
+    assert m.citation_right(good, q) and not m.citation_right(bad, q)
+    answer = _answer("Wang Xiaochuan founded Sogou [1][2].", False, [good, bad])
+    assert m.citation_counts(answer, q) == (1, 2)
+    assert m.citation_right(good, Question("u", "?", kind="unanswerable")) is None
+
+
+def test_a_wrong_answer_with_a_real_citation_is_counted_wrong():
+    """The trust figure: a shown answer whose citation does not hold the gold answer is wrong,
+    whatever the checker thought of it."""
+    q = Question("1", "Who designed the north tower?", gold=[Gold("0001_doc", 200, 208, "A. Chen")], sources=["0001_doc"])
+    cited_elsewhere = _answer("M. Ruiz designed the north tower [1].", False,
+                              [Citation(1, "/c/0001_doc.txt", 100, 150, "M. Ruiz designed the south tower.", 0)])
+    assert m.outcome(cited_elsewhere, q) == m.WRONG
+    cited_gold = _answer("A. Chen designed it [1].", False, [Citation(1, "/c/0001_doc.txt", 190, 230, "…", 0)])
+    assert m.outcome(cited_gold, q) == m.RIGHT
+    assert m.outcome(_answer(REFUSAL, True), q) == m.REFUSED
+    unanswerable = Question("u", "Who designed the west tower?", kind="unanswerable")
+    assert m.outcome(cited_gold, unanswerable) == m.WRONG and m.outcome(_answer(REFUSAL, True), unanswerable) == m.REFUSED
+    jsonl = Question("s", "Who founded Sogou?", must=[["Wang Xiaochuan"]], sources=["003_x"])
+    assert m.outcome(_answer("Robin Li founded Sogou [1].", False), jsonl) == m.WRONG
+
+
+def test_trust_figures_in_the_summary():
+    recs = [Record("a", "single", "?", answer="x", refused=False, outcome="right", citations_right=1, citations_judged=1),
+            Record("b", "single", "?", answer="y", refused=False, outcome="wrong", citations_right=0, citations_judged=2),
+            Record("c", "single", "?", answer=REFUSAL, refused=True, outcome="refused"),
+            Record("d", "unanswerable", "?", answer="z", refused=False, outcome="wrong"),
+            Record("e", "unanswerable", "?", answer=REFUSAL, refused=True, outcome="refused")]
+    s = summarise(recs)
+    assert (s["right"], s["wrong"], s["refused_answerable"], s["refused_unanswerable"]) == (1, 2, 1, 1)
+    assert s["shown_precision"] == pytest.approx(1 / 3) and s["wrong_share"] == pytest.approx(2 / 5)
+    assert s["citation_precision"] == pytest.approx(1 / 3)
+
+
+def test_missing_document_negatives_leave_out_the_own_source(tmp_path: Path):
+    from qa.evaluate.questions import missing_document
+
+    (tmp_path / "0001_a.txt").write_text("The incubation period is 5 days on average.")
+    (tmp_path / "0002_b.txt").write_text("Masks reduce transmission. The incubation period is 5 days on average.")
+    (tmp_path / "0003_c.txt").write_text("Bats host many coronaviruses.")
+    qs = [Question("1", "How long is the incubation?", gold=[Gold("0001_a", 25, 42, "5 days on average")], sources=["0001_a"]),
+          Question("2", "What do bats host?", gold=[Gold("0003_c", 10, 29, "many coronaviruses")], sources=["0003_c"]),
+          Question("3", "Capital of Mars?", kind="unanswerable")]
+    negatives, skipped = missing_document(qs, tmp_path)
+    assert skipped == 2  # q1's answer is also in 0002_b; q3 has nothing to leave out
+    assert [(q.id, q.kind, q.exclude) for q in negatives] == [("2-missing", "unanswerable", ["0003_c"])]
 
 
 # -- SQuAD-style answers ---------------------------------------------------------------------
@@ -169,8 +207,3 @@ def test_squad_contexts_become_files_with_meaningful_offsets(tmp_path: Path):
     # loading again reuses the same folder
     assert load_questions(path, cache_dir=tmp_path / "cache").sources_dir == qset.sources_dir
 
-
-def test_a_refused_answer_has_no_citation_figures():
-    sentences = [Sentence("The capital of Australia is Canberra.", [])]  # the model's claim, dropped
-    refused = _answer(REFUSAL, True, sentences=sentences)
-    assert m.citation_scores(refused) == (0, 0, 0, 0)

@@ -101,3 +101,20 @@ def test_build_switches_to_hnsw_records_it_and_updates_incrementally(tmp_path, t
     hits = loaded.dense(index.embed.get_embedder(settings.embedder).encode(["moons of Mars"])[0], 3)
     assert hits[0][0].source.endswith("doc2.txt")
     assert all(not c.source.endswith("doc1.txt") for c, _ in hits)
+
+
+@pytest.mark.parametrize("min_hnsw", [10_000, 100])
+def test_search_restricted_to_allowed_ids_inside_the_index(tmp_path, threshold, min_hnsw):
+    """A search limited to some ids returns only those, and the best of them (flat and HNSW, with dead ids)."""
+    threshold(min_hnsw)
+    store, ids, vecs = _store(400)
+    store.save(tmp_path)
+    store = FaissStore.load(tmp_path)
+    store.delete(ids[:5])
+    allowed = ids[100:200]
+    found, scores = store.search(vecs[150], 10, allowed)
+    assert len(found) == 10 and set(found) <= set(allowed.tolist())
+    assert found[0] == ids[150]
+    exact = sorted(allowed.tolist(), key=lambda i: -float(vecs[(i - 7) // 3] @ vecs[150]))[:10]
+    assert set(found) == set(exact) or min_hnsw == 100  # HNSW is approximate; flat is exact
+    assert len(store.search(vecs[0], 10, np.array([], dtype=np.int64))[0]) == 0

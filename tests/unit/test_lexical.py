@@ -59,3 +59,14 @@ def test_empty_and_unknown_queries_return_nothing(tmp_path):
     again = BM25Index.load(tmp_path, 2)
     assert again.search("delta", 5)[0].tolist() == [1]
     assert BM25Index.build([]).search("delta", 3)[0].size == 0
+
+
+def test_search_restricted_to_allowed_rows():
+    texts = _paragraphs()
+    bm25 = BM25Index.build(texts)
+    rows, _ = bm25.search("Baidu research laboratories United States", 5)
+    best = int(rows[0])
+    allowed = np.array([r for r in range(len(texts)) if r != best], dtype=np.int64)
+    kept, scores = bm25.search("Baidu research laboratories United States", 5, allowed)
+    assert best not in kept.tolist() and set(kept.tolist()) <= set(allowed.tolist()) and (scores > 0).all()
+    assert len(bm25.search("Baidu", 5, np.array([], dtype=np.int64))[0]) == 0

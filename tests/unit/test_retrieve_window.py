@@ -35,10 +35,10 @@ class FakeIndex:
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         self._dense, self._lexical = dense, lexical
 
-    def dense(self, vec, k):
+    def dense(self, vec, k, rows=None):
         return [(self.chunks[i], s) for i, s in self._dense][:k]
 
-    def lexical(self, q, k):
+    def lexical(self, q, k, rows=None):
         return [(self.chunks[i], s) for i, s in self._lexical][:k]
 
     def text_of(self, source):

@@ -1,0 +1,298 @@
+"""What a piece of text asserts, normalised: content words, numbers, names, codes, quoted terms.
+
+One tokenizer owns normalisation for the answer side (the evidence, the claims, the question),
+so that "nine" = "9", "1,000" = "1000", "Wuhan's" = "wuhan", "São" = "sao", and "infections" =
+"infection" (Snowball stems) wherever two texts are compared. :func:`terms` returns a
+:class:`Terms`; :func:`answer_type` tells what kind of answer a question asks for.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
+                      "eighty": "80", "ninety": "90", "hundred": "100", "dozen": "12", "percent": "%",
+                      "per cent": "%", "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"})
+_QUANTITY_WORDS = frozenset(
+    "half third thirds quarter quarters majority minority most all none few several double twice triple "
+    "dozens hundreds thousands millions billions percent % fraction".split())
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december jan feb mar apr jun "
+    "jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday spring summer autumn "
+    "fall winter century centuries decade decades".split())
+#: Words that say who did something without being a name ("researchers", "the government").
+_AGENTS = frozenset(
+    "people person persons patient patients child children adult adults infant infants women men woman man "
+    "team group government governments authority authorities ministry company companies organization "
+    "organisation university universities institute institution staff individuals population residents officials "
+    "experts members scientists researchers investigators clinicians nurses doctors physicians workers students "
+    "elderly host hosts animal animals bats camels pigs birds humans human society agency agencies police "
+    "founder founders firm firms startup startups".split())
+_PLACES = frozenset(
+    "hospital hospitals city cities country countries region regions province provinces area areas village "
+    "market markets laboratory laboratories lab labs ward wards unit units center centre centers centres airport "
+    "state states continent continents county district districts town towns site sites farm farms home homes "
+    "school schools clinic clinics island islands port ports border abroad".split())
+#: Filler that says where an answer comes from, not what it asserts.
+_FILLER = frozenset(
+    "source sources passage passages accord according mention mentioned state stated say said says also provid "
+    "provided inform information text article articles document documents".split())
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWord
+
+
+_BRITISH = re.compile(r"(?<=\w{3})is(e|ed|es|ing|ation|ations)$")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """Snowball stem, with British -ise spellings read as -ize ("hospitalised" = "hospitalized")."""
+    return _stemmer()(_BRITISH.sub(r"iz\1", word))
+
+
+def fold(text: str) -> str:
+    """Casefolded text without diacritics ("São Paulo" → "sao paulo"); same length is not promised."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+
+
+def squash(text: str) -> str:
+    """Only the letters and digits of ``text``, folded: how codes and quoted terms are compared."""
+    return re.sub(r"[\W_]+", "", fold(text))
+
+
+# a token: letters/digits joined by - / . , (so "1,000", "5.2", "HCoV-NL63", "4/91" stay whole), or "%"
+_TOKEN = re.compile(r"[^\W_]+(?:[-/.,'’][^\W_]+)*|%")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUOTED = re.compile(r"[“\"]([^“”\"]{2,80})[”\"]")
+
+
+def _number(token: str) -> str:
+    """Digits of a number token: thousands separators dropped ("1,000" → "1000"), decimals kept."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", token):
+        token = token.replace(",", "")
+    token = token.replace(",", ".")
+    return token.rstrip(".").removesuffix(".0") if "." in token else token.lstrip("0") or "0"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The normalised content of a text."""
+
+    words: frozenset[str]
+    """Stemmed content words (stopwords and filler dropped; numbers as digits)."""
+    surface: frozenset[str]
+    """Every folded token and its stem, stopwords included: where names are looked up."""
+    numbers: frozenset[str]
+    """Numbers as digits ("nine" → "9", "1,000" → "1000", "90%" → "90")."""
+    names: frozenset[str]
+    """Folded capitalised words that are not the first word, and acronyms: proper names, mostly."""
+    codes: frozenset[str]
+    """Squashed tokens that hold digits beside letters or separators ("hcovnl63", "491", "covid19")."""
+    quoted: tuple[str, ...]
+    """Squashed phrases the text puts in quotation marks."""
+    squashed: str
+    """The whole text squashed (letters and digits only), for code and phrase look-ups."""
+
+    def holds_name(self, name: str) -> bool:
+        """The name, its stem, or a form of it sharing all but its ending ("China" for "Chinese",
+        "Korea" for "Korean": a common prefix of at least 4 letters and all but one of the shorter word)."""
+        if name in self.surface or _stem(name) in self.surface or (len(name) >= 4 and name in self.squashed):
+            return True
+        if len(name) < 4:
+            return False
+        for t in self.surface:
+            if t[:4] == name[:4]:
+                shorter = min(len(t), len(name))
+                common = next((k for k in range(shorter) if t[k] != name[k]), shorter)
+                if common >= max(4, shorter - 1):
+                    return True
+        return False
+
+    def holds_code(self, code: str) -> bool:
+        return code in self.squashed
+
+    def holds_number(self, number: str) -> bool:
+        return number in self.numbers
+
+
+def terms(text: str) -> Terms:
+    """The :class:`Terms` of ``text`` (a sentence, a passage sentence, a question)."""
+    stop = _stopwords()
+    words: set[str] = set()
+    surface: set[str] = set()
+    numbers: set[str] = set()
+    names: set[str] = set()
+    codes: set[str] = set()
+    tokens = _TOKEN.findall(text)
+    for i, raw in enumerate(tokens):
+        if raw == "%":
+            words.add("%")
+            surface.add("%")
+            continue
+        tok = re.sub(r"['’]s$", "", raw)
+        low = fold(tok)
+        if _NUMBER.fullmatch(tok):
+            n = _number(tok)
+            numbers.add(n)
+            words.add(n)
+            surface.add(n)
+            continue
+        coded = any(ch.isdigit() for ch in tok)
+        if coded:  # "HCoV-NL63", "H1N1", "4/91", "COVID-19": compared as a whole, not as names
+            code = squash(tok)
+            if len(code) >= 3:
+                codes.add(code)
+        parts = [p for p in re.split(r"[-/.,'’]", low) if p]
+        for part in parts:
+            surface.add(part)
+            if part in _NUMBER_WORDS:
+                value = _NUMBER_WORDS[part]
+                if value != "%":
+                    numbers.add(value)
+                words.add(value)
+                surface.add(value)
+                continue
+            if _NUMBER.fullmatch(part):
+                words.add(_number(part))
+                continue
+            stemmed = _stem(part)
+            surface.add(stemmed)
+            if part in stop or (len(part) < 2) or part in _FILLER or stemmed in _FILLER:
+                continue
+            words.add(stemmed)
+        pieces = [p for p in re.split(r"[-/.,'’]", tok) if p]
+        if coded:
+            continue
+        if len(pieces) > 1 and all(p[:1].isupper() for p in pieces) and (i > 0 or sum(ch.isupper() for ch in tok) >= 2):
+            names.add(squash(tok))  # "RT-PCR", "Hong-Kong": one name, looked up letters-only
+            continue
+        for part in pieces:
+            acronym = sum(ch.isupper() for ch in part) >= 2
+            if part[:1].isupper() and (i > 0 or acronym) and len(part) > 1 and fold(part) not in stop:
+                names.add(fold(part))
+    quoted = tuple(q for q in (squash(m.group(1)) for m in _QUOTED.finditer(text)) if q)
+    return Terms(frozenset(words), frozenset(surface), frozenset(numbers), frozenset(names), frozenset(codes),
+                 quoted, squash(text))
+
+
+#: Pairs of opposite words (stemmed both ways): a question about one answered by a text about the other
+#: ("warmer months" / "colder months", "reduced mortality" / "increased mortality") is off its subject.
+_OPPOSITES = [
+    ("warm", "cold"), ("warmer", "colder"), ("hot", "cold"), ("high", "low"), ("higher", "lower"),
+    ("highest", "lowest"), ("increase", "decrease"), ("increased", "reduced"), ("increase", "reduce"), ("rise", "fall"),
+    ("more", "less"), ("most", "least"), ("large", "small"), ("larger", "smaller"), ("largest", "smallest"),
+    ("before", "after"), ("earlier", "later"), ("first", "last"), ("positive", "negative"), ("male", "female"),
+    ("men", "women"), ("adults", "children"), ("old", "young"), ("older", "younger"), ("oldest", "youngest"),
+    ("minimum", "maximum"), ("encourage", "discourage"), ("recommend", "discourage"), ("success", "failure"),
+    ("benefit", "harm"), ("win", "lose"), ("gain", "loss"), ("import", "export"), ("inbound", "outbound"),
+    ("north", "south"), ("east", "west"), ("upper", "lower"), ("inside", "outside"), ("lacking", "with"),
+    ("absence", "presence"), ("accept", "reject"), ("allow", "ban"), ("strong", "weak"), ("stronger", "weaker"),
+    ("fast", "slow"), ("faster", "slower"), ("major", "minor"), ("common", "rare"), ("wet", "dry"),
+    ("summer", "winter"), ("buy", "sell"), ("buys", "sells"), ("bought", "sold"),
+]
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for a, b in _OPPOSITES:
+        a, b = _stem(a), _stem(b)
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def opposed(question: Terms, text: Terms) -> list[str]:
+    """The question's words whose opposite the text uses instead ("warmer" asked, "colder" said)."""
+    table = _opposites()
+    return sorted(w for w in question.surface if w in table and w not in text.surface
+                  and table[w] & (text.surface - question.surface))
+
+
+_NEGATOR = re.compile(r"\b(no|not|never|without|none|non|neither|nor|absence of|lack of|lacking)\b")
+
+
+def negated(question: str, claim: str) -> bool:
+    """Whether ``claim`` negates something the question asks about without a negation of its own
+    ("reported exposure" asked, "reported no exposure" said)."""
+    q = fold(question)
+    if _NEGATOR.search(q):
+        return False
+    asked = terms(question).words
+    for m in _NEGATOR.finditer(fold(claim)):
+        after = _TOKEN.findall(fold(claim)[m.end():])[:2]
+        if any(_stem(w) in asked for w in after):
+            return True
+    return False
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (see :attr:`Terms.words`)."""
+    return set(terms(text).words)
+
+
+class AnswerType(Enum):
+    """What kind of answer a question asks for, where that can be told from its wording."""
+
+    QUANTITY = "quantity"
+    DATE = "date"
+    PERSON = "person"
+    PLACE = "place"
+
+
+_TYPE_RULES = [
+    (AnswerType.DATE, re.compile(r"\bwhen\b|\b(what|which|in what|in which)\s+(year|month|date|day|decade|century)\b")),
+    (AnswerType.QUANTITY, re.compile(
+        r"\bhow\s+(many|much|long|old|far|large|big|high|often|frequently)\b"
+        r"|\bwhat\s+(?:\w+\s+){0,2}(percentage|proportion|share|fraction|number|amount)\s+of\b"
+        r"|\bwhat\s+(?:is|was|are|were)\s+the\s+(percentage|proportion|share|fraction|number)\b")),
+    (AnswerType.PERSON, re.compile(r"^\s*(who|whom|whose)\b|\b(and|or)\s+who\b|\bby whom\b")),
+    (AnswerType.PLACE, re.compile(r"^\s*where\b|\b(and|or)\s+where\b|\b(in|from|to)\s+(what|which)\s+(country|city|"
+                                  r"province|region|state|place|hospital|continent|area|town|village)\b")),
+]
+
+
+def answer_types(question: str) -> frozenset[AnswerType]:
+    """The kinds of answer ``question`` asks for ("Who … and when …?" asks for two); empty when its wording
+    does not say."""
+    q = fold(question)
+    return frozenset(kind for kind, rule in _TYPE_RULES if rule.search(q))
+
+
+def fits_type(kind: AnswerType, claim: Terms, question: Terms) -> bool:
+    """Whether a claim holds the kind of thing the question asks for, beyond what the question says."""
+    new_numbers = claim.numbers - question.numbers
+    new_words = claim.surface - question.surface
+    if kind is AnswerType.QUANTITY:
+        return bool(new_numbers) or bool(new_words & _QUANTITY_WORDS)
+    if kind is AnswerType.DATE:
+        return bool(new_numbers) or bool(new_words & _MONTHS)
+    new_names = claim.names - question.names
+    if kind is AnswerType.PERSON:
+        return bool(new_names) or bool(new_words & _AGENTS) or any(
+            w.endswith(("er", "ers", "or", "ors", "ist", "ists", "ian", "ians")) for w in new_words if len(w) > 4)
+    return bool(new_names) or bool(new_words & _PLACES)  # PLACE

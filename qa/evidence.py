@@ -1,0 +1,79 @@
+"""The evidence of one question: its passages cut into sentences, with words and vectors, computed once.
+
+Everything after retrieval reads this one value: :mod:`qa.context` picks the sentences the model
+reads, :mod:`qa.cite` checks the answer against them. Sentence spans, normalised words and
+embeddings of the passages are made here, once per question, and passed on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.chunk import sentence_spans
+
+from .claims import Terms, terms
+from .types import Passage
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass
+class EvidenceSentence:
+    """One sentence of a passage: ``passage.text[start:end] == text`` (offsets relative to the passage)."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    terms: Terms
+
+
+@dataclass
+class Evidence:
+    """A question, its passages, and their sentences with normalised terms and unit vectors."""
+
+    question: str
+    question_terms: Terms
+    passages: list[Passage]
+    sentences: list[EvidenceSentence]
+    vectors: np.ndarray
+    """(len(sentences), dim) unit vectors of the sentences, in order."""
+    question_vector: np.ndarray
+    by_passage: list[list[int]] = field(default_factory=list)
+    """Indices into :attr:`sentences` of each passage's sentences, in text order."""
+
+    @classmethod
+    def gather(cls, question: str, passages: list[Passage], embed: Embed) -> Evidence:
+        """Split every passage into sentences and embed the question with them in one batch."""
+        sentences: list[EvidenceSentence] = []
+        by_passage: list[list[int]] = []
+        for pi, p in enumerate(passages):
+            own = []
+            for s, e in sentence_spans(p.text) or [(0, len(p.text))]:
+                own.append(len(sentences))
+                sentences.append(EvidenceSentence(pi, s, e, p.text[s:e], terms(p.text[s:e])))
+            by_passage.append(own)
+        vecs = embed([question] + [s.text for s in sentences])
+        return cls(question, terms(question), passages, sentences, vecs[1:], vecs[0], by_passage)
+
+    def window(self, first: int, last: int) -> tuple[int, int, str]:
+        """The passage span and text of sentences ``first..last`` (same passage), exact."""
+        a, b = self.sentences[first], self.sentences[last]
+        p = self.passages[a.passage]
+        return a.start, b.end, p.text[a.start : b.end]
+
+    def without(self, keep: list[int]) -> Evidence:
+        """The same evidence restricted to the passages at positions ``keep`` (renumbered)."""
+        remap = {old: new for new, old in enumerate(keep)}
+        picked = [i for i, s in enumerate(self.sentences) if s.passage in remap]
+        sentences = [EvidenceSentence(remap[s.passage], s.start, s.end, s.text, s.terms)
+                     for s in (self.sentences[i] for i in picked)]
+        by_passage: list[list[int]] = [[] for _ in keep]
+        for i, s in enumerate(sentences):
+            by_passage[s.passage].append(i)
+        vectors = self.vectors[picked] if picked else self.vectors[:0]
+        return Evidence(self.question, self.question_terms, [self.passages[i] for i in keep], sentences, vectors,
+                        self.question_vector, by_passage)

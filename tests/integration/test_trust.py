@@ -1,0 +1,46 @@
+"""Trust on the real models: questions that look answerable from the seeds but are not must be refused,
+and a wrong answer never reaches the user with a citation (issue 11).
+
+Each question imitates a seed sentence with one detail changed (checked against all five seeds):
+the subject swapped, the verb turned around, a founder asked of a company whose founder the
+seeds never name.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_answer import check_citations
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+LOOKALIKES = [
+    # "Thus, Baidu is currently running three research laboratories in the United States."
+    "How many research laboratories does Tencent run in the United States?",
+    # "China buys nine out of ten computer chips from abroad …"
+    "What proportion of its computer chips does China sell abroad?",
+    # "Wang Xiaochuan, founder of the search engine Sogou, …": Baidu's founder is named nowhere
+    "Who founded the search engine Baidu?",
+]
+
+
+@pytest.mark.parametrize("question", LOOKALIKES)
+def test_lookalike_questions_are_refused(pipeline, question):
+    a = pipeline.answer(question)
+    assert a.refused, f"answered {a.text!r} (the model wrote {a.raw!r})"
+    assert not a.citations and a.text == "I could not find the answer in the sources."
+
+
+def test_the_rejected_text_is_kept_apart_from_the_answer(pipeline):
+    a = pipeline.answer("What is the capital of Australia?")
+    assert a.refused and not a.citations
+    if a.raw.strip() and "could not find" not in a.raw:
+        assert a.rejected  # the model claimed something: the reason it was not shown is recorded
+        assert all(not s.citations for s in a.sentences)
+
+
+def test_a_shown_answer_quotes_a_sentence_that_states_it(pipeline):
+    a = pipeline.answer("How many research laboratories does Baidu run in the United States?")
+    assert not a.refused, a.rejected
+    check_citations(a)
+    assert any("three" in c.quote and "Baidu" in c.quote for c in a.citations)
