@@ -22,15 +22,15 @@ _NUMBER_WORDS = {
     )
 }
 _NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
-                      "eighty": "80", "ninety": "90", "hundred": "100", "dozen": "12", "percent": "%",
-                      "per cent": "%", "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"})
+                      "eighty": "80", "ninety": "90", "hundred": "100", "dozen": "12", "percent": "%"})
 _QUANTITY_WORDS = frozenset(
-    "half third thirds quarter quarters majority minority most all none few several double twice triple "
-    "dozens hundreds thousands millions billions percent % fraction".split())
+    "half halves third thirds quarter quarters majority minority none double twice triple dozens hundreds "
+    "thousands millions billions percent % fraction".split())
+#: Words that date something; "may" and "march" count only capitalised (as names), not as a verb.
 _MONTHS = frozenset(
-    "january february march april may june july august september october november december jan feb mar apr jun "
-    "jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday spring summer autumn "
-    "fall winter century centuries decade decades".split())
+    "january february april june july august september october november december monday tuesday wednesday "
+    "thursday friday saturday sunday spring summer autumn winter century centuries decade decades".split())
+_CAPITAL_MONTHS = frozenset({"may", "march"})
 #: Words that say who did something without being a name ("researchers", "the government").
 _AGENTS = frozenset(
     "people person persons patient patients child children adult adults infant infants women men woman man "
@@ -84,6 +84,8 @@ def squash(text: str) -> str:
     return re.sub(r"[\W_]+", "", fold(text))
 
 
+_NEGATOR = re.compile(r"\b(no|not|never|without|none|neither|nor|lacking|absence of|lack of)\b")
+
 # a token: letters/digits joined by - / . , (so "1,000", "5.2", "HCoV-NL63", "4/91" stay whole), or "%"
 _TOKEN = re.compile(r"[^\W_]+(?:[-/.,'’][^\W_]+)*|%")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -95,7 +97,11 @@ def _number(token: str) -> str:
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", token):
         token = token.replace(",", "")
     token = token.replace(",", ".")
-    return token.rstrip(".").removesuffix(".0") if "." in token else token.lstrip("0") or "0"
+    if "." in token:
+        whole, _, frac = token.partition(".")
+        frac = frac.rstrip("0")
+        return f"{whole.lstrip('0') or '0'}.{frac}" if frac else whole.lstrip("0") or "0"
+    return token.lstrip("0") or "0"
 
 
 @dataclass(frozen=True)
@@ -116,11 +122,18 @@ class Terms:
     """Squashed phrases the text puts in quotation marks."""
     squashed: str
     """The whole text squashed (letters and digits only), for code and phrase look-ups."""
+    negated: frozenset[str] = frozenset()
+    """Content words the text negates: within two words after "no", "not", "never", "without" …"""
+    denied: frozenset[str] = frozenset()
+    """The part of :attr:`negated` that follows a negator of things ("no exposure", "without fever"), not of a
+    verb ("did not find")."""
+    compounds: frozenset[str] = frozenset()
+    """Names written with hyphens, squashed ("rtpcr" for "RT-PCR", "kaifu" for "Kai-Fu"); looked up like codes."""
 
     def holds_name(self, name: str) -> bool:
         """The name, its stem, or a form of it sharing all but its ending ("China" for "Chinese",
         "Korea" for "Korean": a common prefix of at least 4 letters and all but one of the shorter word)."""
-        if name in self.surface or _stem(name) in self.surface or (len(name) >= 4 and name in self.squashed):
+        if name in self.surface or _stem(name) in self.surface:
             return True
         if len(name) < 4:
             return False
@@ -147,6 +160,7 @@ def terms(text: str) -> Terms:
     numbers: set[str] = set()
     names: set[str] = set()
     codes: set[str] = set()
+    compounds: set[str] = set()
     tokens = _TOKEN.findall(text)
     for i, raw in enumerate(tokens):
         if raw == "%":
@@ -188,15 +202,24 @@ def terms(text: str) -> Terms:
         if coded:
             continue
         if len(pieces) > 1 and all(p[:1].isupper() for p in pieces) and (i > 0 or sum(ch.isupper() for ch in tok) >= 2):
-            names.add(squash(tok))  # "RT-PCR", "Hong-Kong": one name, looked up letters-only
+            if len(squash(tok)) >= 3:
+                compounds.add(squash(tok))  # "RT-PCR", "Kai-Fu": one name, looked up letters-only
             continue
         for part in pieces:
             acronym = sum(ch.isupper() for ch in part) >= 2
             if part[:1].isupper() and (i > 0 or acronym) and len(part) > 1 and fold(part) not in stop:
                 names.add(fold(part))
     quoted = tuple(q for q in (squash(m.group(1)) for m in _QUOTED.finditer(text)) if q)
+    folded = fold(text)
+    negated, denied = set(), set()
+    for m in _NEGATOR.finditer(folded):
+        for w in _TOKEN.findall(folded[m.end():])[:2]:
+            if w not in stop:
+                negated.add(_stem(w))
+                if m.group(1) not in ("not", "never"):
+                    denied.add(_stem(w))
     return Terms(frozenset(words), frozenset(surface), frozenset(numbers), frozenset(names), frozenset(codes),
-                 quoted, squash(text))
+                 quoted, squash(text), frozenset(negated), frozenset(denied), frozenset(compounds))
 
 
 #: Pairs of opposite words (stemmed both ways): a question about one answered by a text about the other
@@ -233,26 +256,14 @@ def opposed(question: Terms, text: Terms) -> list[str]:
                   and table[w] & (text.surface - question.surface))
 
 
-_NEGATOR = re.compile(r"\b(no|not|never|without|none|non|neither|nor|absence of|lack of|lacking)\b")
-
-
-def negated(question: str, claim: str) -> bool:
-    """Whether ``claim`` negates something the question asks about without a negation of its own
-    ("reported exposure" asked, "reported no exposure" said)."""
-    q = fold(question)
-    if _NEGATOR.search(q):
-        return False
-    asked = terms(question).words
-    for m in _NEGATOR.finditer(fold(claim)):
-        after = _TOKEN.findall(fold(claim)[m.end():])[:2]
-        if any(_stem(w) in asked for w in after):
-            return True
-    return False
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed content words of ``text`` (see :attr:`Terms.words`)."""
-    return set(terms(text).words)
+def negated(asserted: Terms, text: Terms, things_only: bool = False) -> list[str]:
+    """Words ``asserted`` states plainly that ``text`` negates, or the other way round
+    ("was associated" / "was not associated"). ``things_only``: only negated things ("reported exposure" /
+    "reported no exposure"), for a question, which may ask what was found of something not found."""
+    a_neg, t_neg = (asserted.denied, text.denied) if things_only else (asserted.negated, text.negated)
+    one = (t_neg & asserted.words) - asserted.negated
+    other = (a_neg & text.words) - text.negated
+    return sorted(one | other)
 
 
 class AnswerType(Enum):
@@ -265,7 +276,8 @@ class AnswerType(Enum):
 
 
 _TYPE_RULES = [
-    (AnswerType.DATE, re.compile(r"\bwhen\b|\b(what|which|in what|in which)\s+(year|month|date|day|decade|century)\b")),
+    (AnswerType.DATE, re.compile(r"^\s*when\b|\b(and|or)\s+when\b|\b(what|which|in what|in which)\s+"
+                                 r"(year|month|date|day|decade|century)\b")),
     (AnswerType.QUANTITY, re.compile(
         r"\bhow\s+(many|much|long|old|far|large|big|high|often|frequently)\b"
         r"|\bwhat\s+(?:\w+\s+){0,2}(percentage|proportion|share|fraction|number|amount)\s+of\b"
@@ -287,12 +299,11 @@ def fits_type(kind: AnswerType, claim: Terms, question: Terms) -> bool:
     """Whether a claim holds the kind of thing the question asks for, beyond what the question says."""
     new_numbers = claim.numbers - question.numbers
     new_words = claim.surface - question.surface
+    new_names = claim.names - question.names
     if kind is AnswerType.QUANTITY:
         return bool(new_numbers) or bool(new_words & _QUANTITY_WORDS)
     if kind is AnswerType.DATE:
-        return bool(new_numbers) or bool(new_words & _MONTHS)
-    new_names = claim.names - question.names
+        return bool(new_numbers) or bool(new_words & _MONTHS) or bool(new_names & _CAPITAL_MONTHS)
     if kind is AnswerType.PERSON:
-        return bool(new_names) or bool(new_words & _AGENTS) or any(
-            w.endswith(("er", "ers", "or", "ors", "ist", "ists", "ian", "ians")) for w in new_words if len(w) > 4)
+        return bool(new_names) or bool(new_words & _AGENTS)
     return bool(new_names) or bool(new_words & _PLACES)  # PLACE

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qa.cite import Thresholds, split_answer, verify
-from qa.claims import AnswerType, answer_types, content_words, terms
+from qa.claims import AnswerType, answer_types, terms
 from qa.evidence import Evidence
 from qa.prompt import REFUSAL
 from qa.types import Passage
@@ -155,6 +155,26 @@ def test_unsupported_sentence_is_dropped_and_says_why():
     assert v.sentences[1].citations == [] and "picasso" in v.sentences[1].issue
 
 
+def test_a_claim_the_cited_text_negates_or_reverses_is_refused():
+    """The model's reversed claim is never shown; at most the source's own sentence is, as such."""
+    passages = one("Drug X was not associated with lower mortality in the trial.")
+    q = "What was drug X associated with in the trial?"
+    v = check("Drug X was associated with lower mortality in the trial [1].", q, passages)
+    assert "the cited text says the opposite" in (v.sentences[0].issue or "") or v.sentences[0].quoted
+    assert v.refused or v.text.startswith("Drug X was not associated")
+    passages = one("Obesity was associated with increased mortality in MERS patients.")
+    v = check("Obesity was associated with reduced mortality in MERS patients [1].",
+              "What was obesity associated with in MERS patients?", passages)
+    assert v.refused or v.text.startswith("Obesity was associated with increased mortality")
+
+
+def test_a_negative_finding_is_a_claim_not_a_refusal():
+    passages = one("The study did not find a link between the vaccine and autism.")
+    v = check("The study did not find a link between the vaccine and autism [1].",
+              "What did the study find about the vaccine and autism?", passages)
+    assert not v.refused
+
+
 def test_answer_from_memory_is_refused():
     passages = one("China buys nine out of ten computer chips from abroad.")
     v = check("The capital of Australia is Canberra. [1]", "What is the capital of Australia?", passages)
@@ -187,7 +207,8 @@ def test_marker_lists_leave_no_stray_separators():
 
 # -- normalisation and question types ---------------------------------------------------------------------
 def test_normalisation_of_numbers_names_and_codes():
-    assert content_words("nine out of ten") == content_words("9 out of 10")
+    assert terms("nine out of ten").words == terms("9 out of 10").words
+    assert terms("0.50 and 1,000.0").numbers == terms("0.5 and 1000").numbers
     t = terms("The HCoV-NL63 strain shared 99.19% identity with 1,000 samples in São Paulo, said Wang's team.")
     assert {"1000", "99.19"} <= t.numbers and "hcovnl63" in t.codes
     assert {"sao", "paulo", "wang"} <= t.names
