@@ -160,7 +160,7 @@ class Pipeline:
         if verdict.refused or settings.judge <= 0:
             return verdict
         p = self.llm.yes_probability(judge_messages(evidence.question, [c.quote for c in verdict.citations]))
-        if p >= settings.judge:
+        if p is None or p >= settings.judge:  # None: the backend cannot tell its yes/no probabilities
             return verdict
         reason = f"the model judged that the cited text does not answer the question (yes {p:.2f})"
         for s in verdict.sentences:

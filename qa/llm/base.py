@@ -26,11 +26,11 @@ class LLM(ABC):
         """The whole reply at once."""
         return "".join(self.stream(messages, max_tokens, temperature))
 
-    def yes_probability(self, messages: list[Message]) -> float:
+    def yes_probability(self, messages: list[Message]) -> float | None:
         """How sure the model is that the answer to ``messages`` (a yes/no question) is yes, in [0, 1].
 
-        This default reads the first word of a greedy reply (1.0 for yes, 0.0 otherwise); backends
-        that see the next-token distribution return the softmax share of "Yes" against "No".
+        Backends that see the next-token distribution return the softmax share of "Yes" against "No";
+        this default returns None (not available), and the pipeline then skips the model judge: a greedy
+        one-word reply would turn a calibrated threshold into a coin at 0.5.
         """
-        reply = self.complete(messages, max_tokens=2).strip().lower()
-        return 1.0 if reply.startswith("yes") else 0.0
+        return None

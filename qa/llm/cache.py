@@ -64,7 +64,7 @@ class CachingLLM(LLM):
             self._db.execute("INSERT OR REPLACE INTO completions (key, text) VALUES (?, ?)", (key, "".join(parts)))
             self._db.commit()
 
-    def yes_probability(self, messages: list[Message]) -> float:
+    def yes_probability(self, messages: list[Message]) -> float | None:
         key = "yes:" + self._key(messages, 1, 0.0)
         with self._lock:
             row = self._db.execute("SELECT text FROM completions WHERE key = ?", (key,)).fetchone()
@@ -73,6 +73,8 @@ class CachingLLM(LLM):
             return float(row[0])
         self.misses += 1
         p = self.inner.yes_probability(messages)
+        if p is None:
+            return None
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO completions (key, text) VALUES (?, ?)", (key, repr(p)))
             self._db.commit()
