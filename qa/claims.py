@@ -266,6 +266,20 @@ def negated(asserted: Terms, text: Terms, things_only: bool = False) -> list[str
     return sorted(one | other)
 
 
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^<>]*>", re.IGNORECASE | re.DOTALL)
+_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+
+
+def plain(text: str) -> str:
+    """``text`` without markup: HTML tags, Markdown link targets and emphasis marks ("**bold**" → "bold").
+
+    A question pasted with markup still asks about its words, not about ``img``, ``src`` or ``onerror``.
+    """
+    text = _TAG.sub(" ", text)
+    text = _LINK.sub(r"\1", text)
+    return re.sub(r"[*_`~]+", "", text)
+
+
 class AnswerType(Enum):
     """What kind of answer a question asks for, where that can be told from its wording."""
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from index.chunk import sentence_spans
 
-from .claims import Terms, terms
+from .claims import Terms, plain, terms
 from .types import Passage
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -57,7 +57,7 @@ class Evidence:
                 sentences.append(EvidenceSentence(pi, s, e, p.text[s:e], terms(p.text[s:e])))
             by_passage.append(own)
         vecs = embed([question] + [s.text for s in sentences])
-        return cls(question, terms(question), passages, sentences, vecs[1:], vecs[0], by_passage)
+        return cls(question, terms(plain(question)), passages, sentences, vecs[1:], vecs[0], by_passage)
 
     def window(self, first: int, last: int) -> tuple[int, int, str]:
         """The passage span and text of sentences ``first..last`` (same passage), exact."""

@@ -227,3 +227,13 @@ def test_normalisation_of_numbers_names_and_codes():
 ])
 def test_answer_types(question, kinds):
     assert answer_types(question) == kinds
+
+
+def test_markup_in_a_question_is_not_part_of_its_subject():
+    from qa.claims import plain
+
+    q = 'Who built it? <img src=x onerror="alert(1)"> <script>window.x=1</script> **bold** [x](javascript:alert(3))'
+    assert terms(plain(q)).words == {"built", "bold"}
+    passages = one("The Vexmoor lighthouse was built in 1872 by the engineer Tobias Quill.")
+    v = check("Tobias Quill built the Vexmoor lighthouse [1].", "Who built the Vexmoor lighthouse? " + q[14:], passages)
+    assert not v.refused and "Tobias Quill" in v.text
