@@ -243,13 +243,13 @@ def verify(raw: str, evidence: Evidence, embed: Embed | None = None, thresholds:
     parts = split_answer(raw)
     sentences = [Sentence(t) for t, _ in parts]
     windows: list[list[tuple[int, int]] | None] = [None] * len(parts)
-    claims = [i for i, (t, _) in enumerate(parts) if not is_refusal(t) and terms(t).words]
+    claim_terms = {i: terms(t) for i, (t, _) in enumerate(parts) if not is_refusal(t)}
+    claims = [i for i in claim_terms if claim_terms[i].words]
     if not evidence.passages or not claims:
         reason = None if parts and all(is_refusal(t) for t, _ in parts) else "the answer makes no claim"
         return Verdict(REFUSAL, sentences, [], True, reason if claims or parts else None, windows)
 
     q = evidence.question_terms
-    claim_terms = {i: terms(parts[i][0]) for i in claims}
     sims = None
     if embed is not None and evidence.sentences:
         vecs = embed([parts[i][0] for i in claims])

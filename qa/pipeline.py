@@ -100,6 +100,15 @@ class Pipeline:
         """What the model reads of each passage: its most relevant sentences, within the budget."""
         return select_excerpts(evidence, self.embedder.count_tokens, self.config.retrieval.context_tokens)
 
+    def read(self, question: str, passages: list[Passage]) -> tuple[Evidence, list[str]]:
+        """The evidence and the excerpts the model reads, numbered alike: passages with no excerpt are left out."""
+        evidence = self.evidence(question, passages)
+        excerpts = self.excerpts(evidence)
+        kept = [i for i, e in enumerate(excerpts) if e]
+        if len(kept) < len(passages):
+            evidence, excerpts = evidence.without(kept), [excerpts[i] for i in kept]
+        return evidence, excerpts
+
     def stream(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
                keep: SourceFilter | None = None) -> Iterator[str | Answer]:
         """Yield the model's text as it is generated, then the verified :class:`Answer`.
@@ -117,11 +126,7 @@ class Pipeline:
             yield Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
                          "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"])
             return
-        evidence = self.evidence(standalone, passages)
-        excerpts = self.excerpts(evidence)
-        kept = [i for i, e in enumerate(excerpts) if e]
-        if len(kept) < len(passages):  # the model reads only passages with an excerpt: numbering follows them
-            evidence, excerpts = evidence.without(kept), [excerpts[i] for i in kept]
+        evidence, excerpts = self.read(standalone, passages)
         raw = ""
         first = None
         for delta in self.llm.stream(answer_messages(standalone, excerpts), self.config.llm.max_tokens,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from qa.cite import MARKER_RUN
 from qa.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 200
@@ -28,8 +29,6 @@ TextOf = Callable[[str], str]
 """Maps a source path to the full text that passage offsets refer to."""
 
 _MARKER = re.compile(r"\[(\d+)\]")
-_RAW_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;-]\s*\d+)*\]")
-"""The model's own markers, which point at nothing once its answer is rejected."""
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
@@ -166,7 +165,7 @@ def answer_message(answer: Answer, *, show_scores: bool = False, text_of: TextOf
             # what the model wrote was rejected: shown collapsed, as the model's unverified text, never as an answer
             parts.append('<details class="ragqa-rejected"><summary><small>The model\'s answer could not be verified'
                          f' ({escape(answer.rejected)})</small></summary><div class="ragqa-model-said"><small>'
-                         f"{escape(_RAW_MARKERS.sub('', answer.raw).strip())}</small></div></details>")
+                         f"{escape(MARKER_RUN.sub('', answer.raw).strip())}</small></div></details>")
     else:
         parts.append(f'<div class="ragqa-text">{_answer_text(answer.text)}</div>')
     if answer.standalone_question:

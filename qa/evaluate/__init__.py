@@ -67,8 +67,8 @@ def run(questions: str | Path, *, sources: str | None = None, index_dir: str | N
 
     ``pipeline`` reuses an already loaded pipeline (its index settings win); otherwise one is
     made from ``config`` with the index settings of :func:`index_settings_for`.
-    ``missing_document`` turns the (first ``limit``) answerable questions into negatives asked
-    without their own source (see :func:`~qa.evaluate.questions.missing_document`).
+    ``missing_document`` turns the answerable questions into negatives asked without their own
+    source (see :func:`~qa.evaluate.questions.missing_document`); ``limit`` then counts negatives.
     ``generation_cache`` (a file) stores the model's completions and reuses them for identical
     prompts (see :mod:`qa.llm.cache`); latencies of cached answers are not the model's.
     """

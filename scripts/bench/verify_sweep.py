@@ -64,11 +64,7 @@ def gather(pipeline: Pipeline, questions: list[Question], top_k: int, progress: 
         left_out = set(q.exclude)
         keep = (lambda source, left_out=left_out: m.stem(source) not in left_out) if left_out else None
         passages = pipeline.retrieve(q.question, top_k, keep)
-        evidence = pipeline.evidence(q.question, passages)
-        excerpts = pipeline.excerpts(evidence)
-        kept = [i for i, e in enumerate(excerpts) if e]
-        if len(kept) < len(passages):
-            evidence, excerpts = evidence.without(kept), [excerpts[i] for i in kept]
+        evidence, excerpts = pipeline.read(q.question, passages)
         raw = pipeline.llm.complete(answer_messages(q.question, excerpts), pipeline.config.llm.max_tokens,
                                     pipeline.config.llm.temperature)
         cases.append(Case(q, evidence, raw, pipeline))
