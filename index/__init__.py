@@ -11,6 +11,7 @@ from .types import BuildReport, Chunk, Document, Skipped
 
 __all__ = [
     "build",
+    "remove",
     "load",
     "Index",
     "IndexSettings",
@@ -36,6 +37,18 @@ def build(sources: list[str] | None = None, full: bool = False, settings: IndexS
     from .build import build as _build
 
     return _build(settings or IndexSettings(), sources=sources, full=full, progress=progress)
+
+
+def remove(paths: list[str], settings: IndexSettings | None = None, progress=False) -> BuildReport:
+    """Take ``paths`` (indexed files, folders, or the name of one indexed file) out of the index.
+
+    Incremental and atomic like every build; the paths stay out of later builds until they are
+    added again with :func:`build`. Files on disk are not touched. Raises ValueError when a path
+    is not in the index.
+    """
+    from .build import build as _build
+
+    return _build(settings or IndexSettings(), remove=list(paths), progress=progress)
 
 
 def load(settings: IndexSettings | None = None) -> Index:

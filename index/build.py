@@ -25,9 +25,10 @@ from .layout import CHUNKS, CURRENT, TEXTS, current_generation, gc_generations, 
 from .lexical import BM25Index
 from .manifest import FILE as MANIFEST
 from .manifest import Manifest, checksum_files, plan
+from .outline import Outline
 from .reader import FIX, IndexCorruptError, verify_generation
 from .settings import IndexSettings
-from .sources import SourceError, detect_encoding, discover, file_sha256, read_document, text_windows
+from .sources import SourceError, detect_encoding, discover, file_sha256, read_document, text_outline, text_windows
 from .store import load_store, new_store
 from .types import BuildReport, Chunk, Document, Skipped
 
@@ -79,6 +80,7 @@ def build(
     full: bool = False,
     progress: bool | Progress = False,
     lock_timeout: float = 600.0,
+    remove: list[str] | None = None,
 ) -> BuildReport:
     """Bring the index in ``settings.index_dir`` up to date with its sources.
 
@@ -86,6 +88,9 @@ def build(
     the manifest) and to ``settings.sources``. ``full`` re-reads and re-embeds everything.
     ``progress`` is True for terminal progress bars, or a callback ``(stage, done, total)``:
     stage ``reading`` counts files, ``embedding`` counts chunks (its total grows as files are read).
+    ``remove`` takes files or folders out of the index and keeps them out of later builds (they are
+    remembered in the manifest as excluded until they are added again with ``sources``); each must
+    select an indexed source (ValueError otherwise). Files on disk are never touched.
 
     A file that cannot be read is skipped with a one-line reason in ``BuildReport.skipped``;
     the build goes on with the others. Raises :class:`IndexLockedError` when another build
@@ -104,14 +109,39 @@ def build(
             f"another build is running on {root} (lock {root / '.lock'}); wait for it to finish"
         ) from exc
     try:
-        return _build_locked(settings, root, sources or [], full, report_progress, t0)
+        return _build_locked(settings, root, sources or [], full, report_progress, t0, remove or [])
     finally:
         lock.release()
         if hasattr(report_progress, "close"):
             report_progress.close()
 
 
-def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
+def _under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def removal_targets(paths: list[str], manifest: Manifest) -> list[str]:
+    """The absolute paths that ``paths`` name among an index's sources and roots (a file, a folder, or the
+    bare name of one indexed file). Raises ValueError naming each path that selects nothing."""
+    sources = {os.path.abspath(s): s for s in manifest.files}
+    targets, unknown = [], []
+    for p in paths:
+        a = os.path.abspath(os.path.expanduser(p))
+        if any(_under(s, a) for s in sources) or a in manifest.roots:
+            targets.append(a)
+            continue
+        named = [s for s in sources if os.path.basename(s) == p]
+        if os.sep not in p and len(named) == 1:
+            targets.append(named[0])
+        else:
+            unknown.append(p)
+    if unknown:
+        raise ValueError(f"not in the index: {', '.join(map(repr, unknown))}; list the indexed sources with "
+                         "`ragqa sources`")
+    return targets
+
+
+def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildReport:
     report = BuildReport(index_dir=str(root))
     gc_generations(root)
     embedder = get_embedder(settings.embedder)
@@ -126,6 +156,14 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         except (OSError, ValueError, TypeError):
             old = None  # unreadable: rebuild from scratch
     roots = _abs_roots(list(settings.sources) + (old.roots if old else []) + extra)
+    added_again = _abs_roots(extra)  # naming a removed path again brings it back
+    excluded = [e for e in (old.excluded if old else []) if not any(_under(e, a) for a in added_again)]
+    if remove:
+        if old is None:
+            raise ValueError("there is no index to remove sources from")
+        targets = removal_targets(remove, old)
+        roots = [r for r in roots if not any(_under(r, t) for t in targets)]
+        excluded = sorted(set(excluded) | set(targets))
     if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, settings.store)):
         full = True
     if old_dir is not None and not full:
@@ -135,6 +173,11 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
     report.full = full or old is None
 
     files, skipped = discover(roots)
+    own = os.path.realpath(root)  # the index folder may sit inside a source folder: its files are no sources
+    files = [f for f in files if not _under(os.path.realpath(f), own)]
+    if excluded:
+        files = [f for f in files if not any(_under(os.path.abspath(f), e) for e in excluded)]
+        skipped = [s for s in skipped if not any(_under(os.path.abspath(s.source), e) for e in excluded)]
     roots = [r for r in roots if os.path.exists(r)]
     current: dict[str, str] = {}
     first_with_sha: dict[str, str] = {}
@@ -164,6 +207,7 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         and not (p.added or p.changed or p.removed)
         and old_skipped == {(s.source, s.reason) for s in skipped}
         and old.roots == roots
+        and old.excluded == excluded
     ):
         report.skipped = skipped
         report.chunks = sum(len(e["chunks"]) for e in old.files.values())
@@ -202,13 +246,16 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         if progress:
             progress("reading", i, len(todo))
         ids: list[int] = []
+        outline = Outline()
         try:
             kind, sha = "text", current[source]
             for doc, offset in _documents(source, sha, settings.max_file_bytes):
                 kind, sha = doc.kind, doc.sha256
+                outline.extend(doc.outline.shifted(offset))
                 doc_chunks = chunk_document(doc, chunk_settings, embedder.count_tokens)
                 for c in doc_chunks:
                     c.id, c.start, c.end = next_id, c.start + offset, c.end + offset
+                    c.page, c.section = outline.locate(c.start)
                     next_id += 1
                     ids.append(c.id)
                 _embed_into(store, embedder, doc_chunks, settings.batch_size)
@@ -228,7 +275,10 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         if not ids:
             skipped.append(Skipped(source, "no text left after cleaning"))
             continue
-        files_meta[source] = {"sha256": sha, "kind": kind, "chunks": ids}
+        files_meta[source] = {"sha256": sha, "kind": kind, "chunks": ids, "indexed": round(time.time()),
+                              "bytes": _size(source)}
+        if outline.pages or outline.sections:
+            files_meta[source]["outline"] = outline.to_json()
     if progress and todo:
         progress("reading", len(todo), len(todo))
     ok_sources = set(files_meta)
@@ -248,6 +298,7 @@ def _build_locked(settings, root, extra, full, progress, t0) -> BuildReport:
         next_id=next_id,
         skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
         roots=roots,
+        excluded=excluded,
     )
     _write_generation(root, old_dir, manifest, chunks, store, texts_to_keep)
     report.skipped = skipped
@@ -277,9 +328,17 @@ def _documents(source: str, sha: str, max_bytes: int):
     for offset, piece in text_windows(source, encoding, WINDOW_CHARS):
         if piece.strip():
             empty = False
-            yield Document(source, piece, sha, kind="text", encoding=encoding), offset
+            yield Document(source, piece, sha, kind="text", encoding=encoding,
+                           outline=text_outline(piece, suffix)), offset
     if empty:
         raise SourceError("empty file")
+
+
+def _size(path: str) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
 
 
 def _embed_into(store, embedder, chunks: list[Chunk], batch_size: int) -> None:
@@ -304,8 +363,12 @@ def _write_generation(root: Path, old_dir: Path | None, manifest: Manifest, chun
     tmp.mkdir()
     with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
         for c in chunks:
-            f.write(json.dumps({"id": c.id, "source": c.source, "start": c.start, "end": c.end, "text": c.text},
-                               ensure_ascii=False) + "\n")
+            row = {"id": c.id, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
+            if c.page is not None:
+                row["page"] = c.page
+            if c.section is not None:
+                row["section"] = c.section
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
     # BM25 first: its build is the memory peak, and the vector store is smaller before save() settles its type.
     BM25Index.build([c.text for c in chunks]).save(tmp / "bm25")
     store.save(tmp)

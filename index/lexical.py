@@ -88,10 +88,16 @@ class BM25Index:
         return rows[keep].astype(np.int64), scores[keep].astype(np.float32)
 
     def save(self, directory: Path) -> None:
+        if self.size == 0:  # every source was removed: bm25s cannot save an empty index, and there is nothing to
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            (Path(directory) / "empty").write_text("no chunks\n")
+            return
         self.retriever.save(str(directory))
 
     @classmethod
     def load(cls, directory: Path, size: int) -> BM25Index:
         import bm25s
 
+        if size == 0:
+            return cls(None, 0)
         return cls(bm25s.BM25.load(str(directory)), size)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from .sources import file_sha256
 
-FORMAT = 1
+#: 2: files carry their outline (page starts, section headings) and chunks their page and section;
+#: an index of format 1 is rebuilt in full, so that every citation can say where it is.
+FORMAT = 2
 FILE = "manifest.json"
 
 
@@ -22,11 +24,15 @@ class Manifest:
     chunk: dict
     store: str = "faiss"
     files: dict[str, dict] = field(default_factory=dict)
-    """source -> {"sha256": str, "kind": str, "chunks": [ids]}"""
+    """source -> {"sha256": str, "kind": str, "chunks": [ids], "outline": {"pages": [[offset, page]],
+    "sections": [[offset, heading]]} (absent when the document has neither), "indexed": unix time of the build
+    that read it, "bytes": its size}"""
     next_id: int = 0
     skipped: list[dict] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
     """The files and folders the index covers (absolute paths)."""
+    excluded: list[str] = field(default_factory=list)
+    """Files and folders taken out with ``ragqa remove`` (absolute paths): not indexed until added again."""
     checksums: dict[str, list] = field(default_factory=dict)
     """relative path -> [size, sha256] of every other file of the generation (empty: not recorded)."""
     format: int = FORMAT

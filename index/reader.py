@@ -10,6 +10,7 @@ import numpy as np
 from .layout import TEXTS, current_generation, read_chunks
 from .lexical import BM25Index
 from .manifest import Manifest, check_files
+from .outline import Outline
 from .store import load_store
 from .types import Chunk
 
@@ -68,6 +69,7 @@ class Index:
                 f"{len(self.chunks)} chunks); {FIX}"
             )
         self._texts: dict[str, str] = {}
+        self._outlines: dict[str, Outline] = {}
 
     @classmethod
     def open(cls, index_dir: str | Path) -> Index:
@@ -91,6 +93,25 @@ class Index:
     def sources(self) -> dict[str, int]:
         """Indexed source -> number of chunks."""
         return {s: len(e["chunks"]) for s, e in sorted(self.manifest.files.items())}
+
+    def describe(self) -> tuple[list[dict], list[dict]]:
+        """The indexed sources as ``{source, kind, chunks, pages, bytes, indexed}`` rows (``pages`` None unless
+        paged; ``bytes``/``indexed`` None for indexes built before they were recorded), and the files the last
+        build skipped as ``{source, reason}``."""
+        rows = []
+        for source, entry in sorted(self.manifest.files.items()):
+            pages = Outline.from_json(entry.get("outline")).pages
+            rows.append({"source": source, "kind": entry.get("kind", "text"), "chunks": len(entry["chunks"]),
+                         "pages": pages[-1][1] if pages else None, "bytes": entry.get("bytes"),
+                         "indexed": entry.get("indexed")})
+        return rows, [dict(s) for s in self.manifest.skipped]
+
+    def locate(self, source: str, offset: int) -> tuple[int | None, str | None]:
+        """``(page, section)`` of an offset of a source: its 1-based page (PDF) and the heading above it."""
+        if source not in self._outlines:
+            entry = self.manifest.files.get(source) or {}
+            self._outlines[source] = Outline.from_json(entry.get("outline"))
+        return self._outlines[source].locate(offset)
 
     def rows_where(self, keep: Callable[[str], bool]) -> np.ndarray:
         """Positions (in :attr:`chunks`) of the chunks whose source ``keep`` accepts."""

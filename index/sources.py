@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .outline import Outline, html_headings, markdown_headings, paged, pdf_headings, plain_headings
 from .settings import SUPPORTED_SUFFIXES
 from .types import Document, Skipped
 
@@ -200,17 +201,24 @@ def text_windows(path: str, encoding: str, window_chars: int = 1 << 20) -> Itera
             carry = text[cut:]
 
 
-def _html_text(raw: bytes) -> str:
+def _html_text(raw: bytes) -> tuple[str, Outline]:
     import trafilatura
 
     html, _ = decode_text(raw)
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
     if not text:
         raise SourceError("HTML page without extractable text")
-    return text
+    return text, Outline(sections=html_headings(html, text))
 
 
-def _pdf_text(path: str) -> str:
+def text_outline(text: str, suffix: str) -> Outline:
+    """The section headings of a plain-text or Markdown document (no pages)."""
+    if suffix.lower() in (".md", ".markdown"):
+        return Outline(sections=markdown_headings(text))
+    return Outline(sections=plain_headings(text))
+
+
+def _pdf_text(path: str) -> tuple[str, Outline]:
     import logging
 
     from pypdf import PdfReader
@@ -220,17 +228,17 @@ def _pdf_text(path: str) -> str:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise SourceError("encrypted PDF; decrypt it first")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = [(n, (page.extract_text() or "").strip()) for n, page in enumerate(reader.pages, 1)]
     except SourceError:
         raise
     except RecursionError as exc:
         raise SourceError("broken PDF (RecursionError)") from exc
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
         raise SourceError(f"broken PDF ({type(exc).__name__})") from exc
-    text = "\n\n".join(p for p in pages if p)
+    text, starts = paged([(n, p) for n, p in pages if p])
     if not text.strip():
         raise SourceError("PDF has no text layer (scanned?); run OCR first")
-    return text
+    return text, Outline(pages=starts, sections=pdf_headings(text))
 
 
 def read_document(path: str, max_bytes: int = 64 * 1024 * 1024) -> Document:
@@ -250,12 +258,14 @@ def read_document(path: str, max_bytes: int = 64 * 1024 * 1024) -> Document:
     sha = hashlib.sha256(raw).hexdigest()
     suffix = Path(path).suffix.lower()
     if suffix in (".html", ".htm"):
-        return Document(path, _html_text(raw), sha, kind="html")
+        text, outline = _html_text(raw)
+        return Document(path, text, sha, kind="html", outline=outline)
     if suffix == ".pdf":
         del raw
-        return Document(path, _pdf_text(path), sha, kind="pdf")
+        text, outline = _pdf_text(path)
+        return Document(path, text, sha, kind="pdf", outline=outline)
     text, enc = decode_text(raw)
     del raw
     if not text.strip():
         raise SourceError("empty file")
-    return Document(path, text, sha, kind="text", encoding=enc)
+    return Document(path, text, sha, kind="text", encoding=enc, outline=text_outline(text, suffix))

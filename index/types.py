@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .outline import Outline
+
 
 @dataclass
 class Document:
@@ -19,6 +21,8 @@ class Document:
     sha256: str
     kind: str = "text"  # text | html | pdf
     encoding: str = "utf-8"
+    outline: Outline = field(default_factory=Outline)
+    """Where the pages start (PDF) and where the section headings are, by offset into ``text``."""
 
     @property
     def offsets_in_file(self) -> bool:
@@ -34,6 +38,10 @@ class Chunk:
     start: int
     end: int
     text: str
+    page: int | None = None
+    """1-based page of the chunk's start (PDF), or None."""
+    section: str | None = None
+    """The nearest section heading at or above the chunk's start, or None."""
 
 
 @dataclass

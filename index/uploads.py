@@ -15,9 +15,35 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import SUPPORTED_SUFFIXES
+from .settings import SUPPORTED_SUFFIXES, IndexSettings
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def uploads_dir(settings: IndexSettings) -> Path:
+    """The project's sources folder, where uploads are saved: the first configured source folder (a folder
+    beside the index otherwise)."""
+    for source in settings.sources:
+        p = Path(source).expanduser()
+        if p.is_dir() or (not p.exists() and not p.suffix):
+            return p
+    return Path(settings.index_dir).expanduser().resolve().parent / "uploads"
+
+
+def deletable(path: str | Path, settings: IndexSettings) -> bool:
+    """Whether ``path`` is a file inside the project's sources folder (:func:`uploads_dir`), the only
+    files ragqa ever deletes (``ragqa remove --delete-file``, the UI's remove action)."""
+    folder = os.path.realpath(uploads_dir(settings))
+    real = os.path.realpath(path)
+    return os.path.isfile(real) and real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def delete_source_file(path: str | Path, settings: IndexSettings) -> None:
+    """Delete a source file inside the project's sources folder; ValueError for any other file."""
+    if not deletable(path, settings):
+        raise ValueError(f"{path} is not a file inside the project's sources folder {uploads_dir(settings)}; "
+                         "ragqa deletes nothing else")
+    os.remove(os.path.realpath(path))
 
 
 class UploadError(ValueError):

@@ -11,17 +11,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import index as _index  # noqa: F401  (sets the offline environment first)
 
 from .config import Config, LLMSettings, RetrievalSettings
+from .events import Event, Retrieved, Token, Verified
+from .export import ExportFormat, export
 from .pipeline import Pipeline
+from .scope import SourceNotFoundError
 from .types import Answer, Citation, Passage, Sentence
 
 __all__ = [
     "answer", "stream", "retrieve", "configure", "pipeline", "reload",
     "Answer", "Citation", "Passage", "Sentence", "Config", "LLMSettings", "RetrievalSettings", "Pipeline",
+    "SourceNotFoundError", "export", "ExportFormat", "Event", "Retrieved", "Token", "Verified",
 ]
 
 _default: Pipeline | None = None
@@ -50,21 +54,26 @@ def reload() -> None:
     pipeline().reload()
 
 
-def answer(question: str, *, top_k: int = 5, history: list[tuple[str, str]] | None = None) -> Answer:
+def answer(question: str, *, top_k: int = 5, history: list[tuple[str, str]] | None = None,
+           sources: Sequence[str] | None = None) -> Answer:
     """Answer ``question`` from the indexed sources with verified citations.
 
     ``history`` is the conversation so far as (question, answer) pairs: a follow-up is
-    rewritten into a standalone question before retrieval. Raises ``ValueError`` for an
-    empty question and ``index.IndexNotFoundError`` when no index was built.
+    rewritten into a standalone question before retrieval. ``sources`` limits the answer to
+    some sources: file names, glob patterns (``"*.pdf"``) or folders. Raises ``ValueError`` for
+    an empty question, :class:`SourceNotFoundError` (a ValueError) when a ``sources`` pattern
+    matches no indexed source, and ``index.IndexNotFoundError`` when no index was built.
     """
-    return pipeline().answer(question, top_k=top_k, history=history)
+    return pipeline().answer(question, top_k=top_k, history=history, sources=sources)
 
 
-def stream(question: str, *, top_k: int = 5, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
-    """Like :func:`answer`, but yields text deltas as they are generated, then the Answer."""
-    return pipeline().stream(question, top_k=top_k, history=history)
+def stream(question: str, *, top_k: int = 5, history: list[tuple[str, str]] | None = None,
+           sources: Sequence[str] | None = None) -> Iterator[Event]:
+    """Like :func:`answer`, as typed events: :class:`Retrieved` (the passages, before the model reads them),
+    :class:`Token` (each piece of the model's unverified text), then :class:`Verified` (the Answer)."""
+    return pipeline().stream(question, top_k=top_k, history=history, sources=sources)
 
 
-def retrieve(question: str, top_k: int = 5) -> list[Passage]:
-    """The ``top_k`` passages for ``question`` (hybrid dense + BM25)."""
-    return pipeline().retrieve(question, top_k)
+def retrieve(question: str, top_k: int = 5, sources: Sequence[str] | None = None) -> list[Passage]:
+    """The ``top_k`` passages for ``question`` (hybrid dense + BM25), only from ``sources`` when given."""
+    return pipeline().retrieve(question, top_k, sources=sources)

@@ -1,10 +1,11 @@
 """The ``ragqa`` command line: a thin layer over :mod:`index` and :mod:`qa`.
 
-    ragqa index [PATH ...] [--full]       add sources and bring the index up to date
-    ragqa ask QUESTION [--json] [--top-k N]
-    ragqa sources                          list the indexed sources
+    ragqa index [PATH ...] [--full] [--watch [--debounce S]]   add sources and bring the index up to date
+    ragqa ask QUESTION [--json] [--stream] [--top-k N] [--source PATTERN ...]
+    ragqa sources [--json]                 list the indexed sources and the skipped files
+    ragqa remove PATH ... [--delete-file]  take sources out of the index
     ragqa eval QUESTIONS [--retrieval-only] measure retrieval, answers and citations
-    ragqa ui [--host H] [--port P]         the Gradio chat
+    ragqa ui [--host H] [--port P] [--watch]  the Gradio chat
 """
 
 from __future__ import annotations
@@ -30,11 +31,43 @@ def _settings(args) -> index.IndexSettings:
 
 
 def cmd_index(args) -> int:
-    report = index.build(sources=args.paths or None, full=args.full, settings=_settings(args),
-                         progress=not args.quiet)
-    print(report.summary())
-    for s in report.skipped:
-        print(f"  skipped {s.source}: {s.reason}")
+    if not args.watch:
+        if args.debounce is not None:
+            raise SystemExit("ragqa index: --debounce needs --watch")
+        report = index.build(sources=args.paths or None, full=args.full, settings=_settings(args),
+                             progress=not args.quiet)
+        print(report.summary())
+        for s in report.skipped:
+            print(f"  skipped {s.source}: {s.reason}")
+        return 0
+
+    import signal
+
+    from index.watch import Watcher, printer
+
+    def on_error(exc: BaseException) -> None:
+        print(f"ragqa: index update failed: {exc}", file=sys.stderr, flush=True)
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt  # the same clean stop as Ctrl-C
+
+    settings = _settings(args)
+    watcher = Watcher(settings, debounce=2.0 if args.debounce is None else args.debounce, on_error=on_error)
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        report = index.build(sources=args.paths or None, full=args.full, settings=settings, progress=not args.quiet)
+        printer(sys.stdout)(report)
+        watcher.on_build = printer(sys.stdout, after=report)
+        folders, files = watcher.targets()
+        print(f"watching {', '.join(folders + files) or 'nothing yet'} for changes (Ctrl-C to stop)",
+              file=sys.stderr, flush=True)
+        watcher.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    print("stopped watching", file=sys.stderr, flush=True)
     return 0
 
 
@@ -58,21 +91,29 @@ def cmd_ask(args) -> int:
     _ensure_index(config.index)
     pipeline = qa.configure(config)
     top_k = args.top_k or config.retrieval.top_k
+    scope = args.source or None
     if args.json:
-        result = pipeline.answer(args.question, top_k=top_k)
+        result = pipeline.answer(args.question, top_k=top_k, sources=scope)
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
     result = None
-    for item in pipeline.stream(args.question, top_k=top_k):
-        if isinstance(item, qa.Answer):
-            result = item
+    for event in pipeline.stream(args.question, top_k=top_k, sources=scope):
+        if isinstance(event, qa.Retrieved) and args.stream:
+            print(reading_line(event.passages), file=sys.stderr, flush=True)
+        elif isinstance(event, qa.Token) and args.stream:
+            print(event.text, end="", file=sys.stderr, flush=True)
+        elif isinstance(event, qa.Verified):
+            result = event.answer
     assert result is not None
+    if args.stream:
+        print("\n(unverified text above; the verified answer:)\n", file=sys.stderr, flush=True)
     print(result.text)
     if result.citations:
         print()
     for c in result.citations:
         quote = " ".join(c.quote.split())
-        print(f"[{c.n}] {c.source} [{c.start}:{c.end}]\n    “{quote}”")
+        where = f" ({c.where})" if c.where else ""
+        print(f"[{c.n}] {c.source}{where} [{c.start}:{c.end}]\n    “{quote}”")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if result.refused and result.passages:
@@ -85,11 +126,77 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def reading_line(passages) -> str:
+    """"Reading 5 passages from a.txt, b.pdf (p. 2) …": what the model is about to read."""
+    if not passages:
+        return "No passages found."
+    names: dict[str, None] = {}
+    for p in passages:
+        names[os.path.basename(p.source) + (f" (p. {p.page})" if p.page else "")] = None
+    return f"Reading {len(passages)} passage{'s' if len(passages) != 1 else ''} from {', '.join(names)} …"
+
+
 def cmd_sources(args) -> int:
-    idx = index.load(_settings(args))
-    for source, n in sorted(idx.sources.items()):
-        print(f"{n:5d} chunks  {source}")
+    rows, skipped = index.load(_settings(args)).describe()
+    if args.json:
+        print(json.dumps({"sources": rows, "skipped": skipped}, ensure_ascii=False, indent=2))
+        return 0
+    if rows:
+        print(f"{'chunks':>6} {'pages':>5} {'size':>9}  {'indexed':16}  source")
+    for r in rows:
+        pages = "" if r["pages"] is None else r["pages"]
+        print(f"{r['chunks']:>6} {pages:>5} {_size(r['bytes']):>9}  {_when(r['indexed']):16}  {r['source']}")
+    if not rows:
+        print("no sources are indexed; add some with `ragqa index PATH`")
+    if skipped:
+        print(f"\nskipped ({len(skipped)}):")
+        for s in skipped:
+            print(f"  {s['source']}: {s['reason']}")
     return 0
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""  # pragma: no cover
+
+
+def _when(t: float | None) -> str:
+    import time
+
+    return "?" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def cmd_remove(args) -> int:
+    from index.uploads import deletable, delete_source_file
+
+    settings = _settings(args)
+    report = index.remove(args.paths, settings=settings, progress=not args.quiet)
+    print(report.summary())
+    for source in report.removed:
+        print(f"  removed {source}")
+    if args.delete_file:
+        for source in report.removed:
+            if not deletable(source, settings):
+                print(f"  kept the file {source}: it is not inside the project's sources folder", file=sys.stderr)
+                continue
+            if not args.yes and not _confirm(f"Delete the file {source}? [y/N] "):
+                print(f"  kept the file {source}")
+                continue
+            delete_source_file(source, settings)
+            print(f"  deleted the file {source}")
+    return 0
+
+
+def _confirm(prompt: str) -> bool:
+    if not sys.stdin.isatty():
+        print(f"{prompt}no (not a terminal; pass --yes to delete without asking)", file=sys.stderr)
+        return False
+    return input(prompt).strip().lower() in ("y", "yes")
 
 
 def cmd_eval(args) -> int:
@@ -99,12 +206,46 @@ def cmd_eval(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    from ui.app import launch
+    from ui.auth import AuthError, credentials, login_for  # before Gradio is imported: a refusal is immediate
 
     settings = _settings(args)
+    try:  # before anything is loaded: serving beyond this machine without a login is refused at once
+        auth = login_for(args.host, credentials(dict(os.environ), args.auth_file), no_auth=args.no_auth)
+    except AuthError as exc:
+        print(f"ragqa: error: {exc}", file=sys.stderr)
+        return 2
+    if auth is None and not _loopback(args.host):
+        print(f"ragqa: warning: serving on {args.host} without a login (--no-auth)", file=sys.stderr)
+    watcher = None
+    if args.watch:
+        from index.watch import Watcher, printer
+
+        def on_error(exc: BaseException) -> None:
+            print(f"ragqa: index update failed: {exc}", file=sys.stderr, flush=True)
+
+        watcher = Watcher(settings, debounce=2.0 if args.debounce is None else args.debounce,
+                          on_build=printer(sys.stderr), on_error=on_error)
+    elif args.debounce is not None:
+        raise SystemExit("ragqa ui: --debounce needs --watch")
     _ensure_index(settings)
-    launch(host=args.host, port=args.port, index_settings=settings)
+    if watcher is not None:
+        watcher.start()
+        folders, files = watcher.targets()
+        print(f"watching {', '.join(folders + files) or 'nothing yet'} for changes", file=sys.stderr, flush=True)
+    try:
+        from ui.app import launch
+
+        launch(host=args.host, port=args.port, index_settings=settings, auth=auth)
+    finally:
+        if watcher is not None:
+            watcher.stop()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    from ui.auth import is_loopback
+
+    return is_loopback(host)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -120,16 +261,33 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", help="files or folders to add (default: the configured sources)")
     s.add_argument("--full", action="store_true", help="rebuild everything from scratch")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.add_argument("--watch", action="store_true",
+                   help="keep watching the sources and update the index after each change (Ctrl-C to stop)")
+    s.add_argument("--debounce", type=float, default=None, metavar="SECONDS",
+                   help="with --watch: group changes for up to this long before updating (default 2)")
     s.set_defaults(func=cmd_index)
 
     s = sub.add_parser("ask", help="answer a question with citations")
     s.add_argument("question")
     s.add_argument("--json", action="store_true", help="print the whole answer as one JSON object")
     s.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default 5)")
+    s.add_argument("--stream", action="store_true",
+                   help="show the passages being read and the model's text as it comes (on stderr), then the answer")
+    s.add_argument("--source", action="append", metavar="PATTERN",
+                   help="answer only from these sources: a file name, glob pattern or folder (repeatable)")
     s.set_defaults(func=cmd_ask)
 
-    s = sub.add_parser("sources", help="list the indexed sources with their chunk counts")
+    s = sub.add_parser("sources", help="list the indexed sources (chunks, pages, size, indexed time) and skipped files")
+    s.add_argument("--json", action="store_true", help="print them as JSON")
     s.set_defaults(func=cmd_sources)
+
+    s = sub.add_parser("remove", help="take sources out of the index (incremental); files stay on disk")
+    s.add_argument("paths", nargs="+", help="indexed files or folders (or the name of one indexed file)")
+    s.add_argument("--delete-file", action="store_true",
+                   help="also delete the files, only inside the project's sources folder, after asking")
+    s.add_argument("--yes", action="store_true", help="with --delete-file: do not ask")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=cmd_remove)
 
     s = sub.add_parser("eval", help="measure retrieval, answers and citations on a question set")
     s.add_argument("questions", help="questions file: ragqa JSONL (question/must/sources/kind) or SQuAD-style JSON")
@@ -145,8 +303,15 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("ui", help="start the chat UI")
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default loopback; any other needs a login or --no-auth)")
     s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--auth-file", metavar="FILE",
+                   help="user:password lines for the login (also $RAGQA_UI_AUTH=user:password,... or $RAGQA_UI_AUTH_FILE)")
+    s.add_argument("--no-auth", action="store_true", help="serve beyond this machine without a login (not advised)")
+    s.add_argument("--watch", action="store_true", help="update the index in the background when the sources change")
+    s.add_argument("--debounce", type=float, default=None, metavar="SECONDS",
+                   help="with --watch: group changes for up to this long before updating (default 2)")
     s.set_defaults(func=cmd_ui)
     return p
 

@@ -110,11 +110,19 @@ class VerifySettings:
     """After the checker accepts an answer, the model is asked whether the quoted text answers the question
     (one extra prompt sharing the cached system prompt; its yes/no next-token probabilities are read), and the
     answer is refused below this yes-probability; 0: no such check (nor with a backend that cannot read its
-    next-token probabilities: the openai backend). verify_sweep (2026-11-25), right / wrong /
-    refused on COVID-QA 200, missing-document 200, seeds dev: off 71/35/94, 0/48/152, 10/0/4; 0.4 71/33/96,
+    next-token probabilities: an OpenAI-compatible server that returns no logprobs). verify_sweep
+    (2026-11-25), right / wrong / refused on COVID-QA 200, missing-document 200, seeds dev: off 71/35/94,
+    0/48/152, 10/0/4; 0.4 71/33/96,
     0/39/161, 10/0/4; 0.45 71/31/98, 0/35/165, 10/0/4; 0.5 70/31/99, 0/33/167, 9/0/5; 0.6 61/19/120, 0/14/186,
     7/0/7. 0.4 and not 0.45: answered live (the judge's probability depends slightly on llama.cpp's cache
     state), dev03's right answer scored 0.435."""
+    repair: int = 4
+    """When the first answer fails verification, the model is asked once more to copy the one sentence that
+    answers, from this many most relevant sentences (:func:`qa.prompt.repair_messages`), and that answer is
+    verified like the first; 0: no second attempt."""
+    repair_judge: float = 0.75
+    """The judge's threshold for that second answer: a copied source sentence passes the word checks by
+    construction, so the model's yes-probability is what must vouch for it."""
 
 
 @dataclass

@@ -25,10 +25,7 @@ def select_excerpts(evidence: Evidence, count_tokens: CountTokens, budget: int, 
         return []
     flat = evidence.sentences
     texts = [s.text for s in flat]
-    cos = evidence.vectors @ evidence.question_vector
-    q_words = evidence.question_terms.words
-    lex = np.array([len(q_words & s.terms.words) / max(1, len(q_words)) for s in flat])
-    score = cos + 0.5 * lex
+    score = evidence.relevance
     tokens = count_tokens(texts)
 
     chosen: set[int] = set()

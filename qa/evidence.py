@@ -44,6 +44,27 @@ class Evidence:
     question_vector: np.ndarray
     by_passage: list[list[int]] = field(default_factory=list)
     """Indices into :attr:`sentences` of each passage's sentences, in text order."""
+    relevance: np.ndarray | None = None
+    """How much each sentence bears on the question: its cosine with the question plus half the share of the
+    question's content words it holds (read by excerpt selection and by the repair prompt)."""
+
+    def __post_init__(self):
+        if self.relevance is None:
+            q_words = self.question_terms.words
+            lex = np.array([len(q_words & s.terms.words) / max(1, len(q_words)) for s in self.sentences])
+            cos = self.vectors @ self.question_vector if len(self.sentences) else np.zeros(0)
+            self.relevance = cos + 0.5 * lex if len(self.sentences) else np.zeros(0)
+
+    def best(self, count: int) -> list[int]:
+        """Indices of the ``count`` most relevant sentences (distinct texts), best first."""
+        out, seen = [], set()
+        for i in np.argsort(-self.relevance, kind="stable"):
+            if self.sentences[int(i)].text not in seen:
+                seen.add(self.sentences[int(i)].text)
+                out.append(int(i))
+            if len(out) == count:
+                break
+        return out
 
     @classmethod
     def gather(cls, question: str, passages: list[Passage], embed: Embed) -> Evidence:
@@ -76,4 +97,4 @@ class Evidence:
             by_passage[s.passage].append(i)
         vectors = self.vectors[picked] if picked else self.vectors[:0]
         return Evidence(self.question, self.question_terms, [self.passages[i] for i in keep], sentences, vectors,
-                        self.question_vector, by_passage)
+                        self.question_vector, by_passage, self.relevance[picked])

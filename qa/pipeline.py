@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from index import Index
@@ -15,14 +15,13 @@ from index.reader import IndexNotFoundError
 from . import cite
 from .config import Config
 from .context import select_excerpts
+from .events import Event, Retrieved, Token, Verified
 from .evidence import Evidence
 from .llm import LLM, load_llm
-from .prompt import REFUSAL, answer_messages, condense_messages, judge_messages
+from .prompt import REFUSAL, answer_messages, condense_messages, judge_messages, repair_messages
 from .retrieve import retrieve as _retrieve
+from .scope import SourceFilter, source_filter
 from .types import Answer, Passage
-
-SourceFilter = Callable[[str], bool]
-"""Which sources a question may be answered from: source path → keep it."""
 
 MAX_QUESTION_CHARS = 2000
 #: Upper bound of a question in model tokens: it appears twice in the prompt, beside ~300 tokens
@@ -79,10 +78,25 @@ class Pipeline:
         return max(32, min(MAX_QUESTION_TOKENS, spare // 2))
 
     # -- the steps -------------------------------------------------------------------------
-    def retrieve(self, question: str, top_k: int | None = None, keep: SourceFilter | None = None) -> list[Passage]:
-        """Hybrid retrieval of the ``top_k`` best passages for ``question`` (only from sources ``keep`` accepts)."""
+    def scope(self, sources: Sequence[str] | None, keep: SourceFilter | None = None) -> SourceFilter | None:
+        """The source filter for ``sources`` (names, globs, folders: :mod:`qa.scope`), combined with ``keep``.
+
+        Raises :class:`qa.scope.SourceNotFoundError` when a pattern matches no indexed source.
+        """
+        if sources is None:
+            return keep
+        if isinstance(sources, str):
+            sources = [sources]
+        chosen = source_filter(sources, self.index.sources)
+        return chosen if keep is None else (lambda s: chosen(s) and keep(s))
+
+    def retrieve(self, question: str, top_k: int | None = None, keep: SourceFilter | None = None,
+                 sources: Sequence[str] | None = None) -> list[Passage]:
+        """Hybrid retrieval of the ``top_k`` best passages for ``question``, only from the sources that
+        ``sources`` selects (names, glob patterns, folders) and ``keep`` accepts."""
         k = self.config.retrieval.top_k if top_k is None else top_k
-        return _retrieve(self.index, self.embedder, question, k, self.config.retrieval, keep=keep)
+        return _retrieve(self.index, self.embedder, question, k, self.config.retrieval,
+                         keep=self.scope(sources, keep))
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str:
         """Rewrite a follow-up into a standalone question using the conversation."""
@@ -110,22 +124,27 @@ class Pipeline:
         return evidence, excerpts
 
     def stream(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
-               keep: SourceFilter | None = None) -> Iterator[str | Answer]:
-        """Yield the model's text as it is generated, then the verified :class:`Answer`.
+               keep: SourceFilter | None = None, sources: Sequence[str] | None = None) -> Iterator[Event]:
+        """Yield :class:`~qa.events.Retrieved` (the passages the model will read, as soon as retrieval is done),
+        then :class:`~qa.events.Token` for each piece of the model's text, then :class:`~qa.events.Verified`.
 
         The stages: retrieve → evidence (sentences, terms, vectors: once) → select excerpts →
         generate → verify claim by claim (:func:`qa.cite.verify`).
         """
         t0 = time.perf_counter()
         question, notes = _check_question(question, self._count_tokens, self._question_tokens())
+        keep = self.scope(sources, keep)  # before any model work: a pattern that matches nothing is an error
         standalone = self.condense(question, history) if history else question
         passages = self.retrieve(standalone, top_k, keep)
         t_retrieve = time.perf_counter() - t0
         timings = {"retrieve": round(t_retrieve, 3)}
         if not passages:
-            yield Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
-                         "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"])
+            yield Retrieved([], standalone, round(t_retrieve, 3))
+            yield Verified(Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
+                                  "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"]))
             return
+        # shown at once: the sentence work below takes ~0.6 s (scripts/bench/evidence_first, 2026-11-25)
+        yield Retrieved(list(passages), standalone, round(t_retrieve, 3))
         evidence, excerpts = self.read(standalone, passages)
         raw = ""
         first = None
@@ -134,8 +153,12 @@ class Pipeline:
             if first is None:
                 first = time.perf_counter() - t0
             raw += delta
-            yield delta
-        verdict = self.check(evidence, raw)
+            yield Token(delta)
+        verdict, repaired = self.settle(evidence, raw)
+        for c in verdict.citations:
+            c.page, c.section = self.index.locate(c.source, c.start)
+        if repaired is not None and not verdict.refused:
+            notes.append("the model's first answer could not be verified; it was asked again to quote the sources")
         if any(s.quoted for s in verdict.sentences if s.citations) and not verdict.refused:
             notes.append("the model's wording was not what the sources say; the source's own sentence is shown instead")
         timings["first_token"] = round(first if first is not None else time.perf_counter() - t0, 3)
@@ -143,7 +166,7 @@ class Pipeline:
         dropped = sum(1 for s in verdict.sentences if s.issue and not s.citations)
         if dropped and not verdict.refused:
             notes.append(f"{dropped} sentence(s) of the model's answer had no support in the sources and were left out")
-        yield Answer(
+        yield Verified(Answer(
             question=question,
             text=verdict.text,
             refused=verdict.refused,
@@ -153,19 +176,39 @@ class Pipeline:
             timings=timings,
             standalone_question=standalone if standalone != question else None,
             raw=raw,
+            repair=repaired,
             notes=notes,
             rejected=verdict.reason if verdict.refused else None,
-        )
+        ))
 
-    def check(self, evidence: Evidence, raw: str) -> cite.Verdict:
+    def settle(self, evidence: Evidence, raw: str) -> tuple[cite.Verdict, str | None]:
+        """The verdict on ``raw``; when verification rejected it (not when the model itself refused), the
+        verdict on one second answer that copies a source sentence (``config.verify.repair``), with that
+        answer's text (None: no second attempt). The first rejection's reason stands when both fail."""
+        verdict = self.check(evidence, raw)
+        count = self.config.verify.repair
+        if not verdict.refused or verdict.reason is None or count <= 0 or not evidence.sentences:
+            return verdict, None
+        picked = evidence.best(count)
+        numbered = [(evidence.sentences[i].passage + 1, evidence.sentences[i].text) for i in picked]
+        second = self.llm.complete(repair_messages(evidence.question, numbered), self.config.llm.max_tokens,
+                                   self.config.llm.temperature)
+        repaired = self.check(evidence, second, judge=self.config.verify.repair_judge)
+        if repaired.refused:
+            return verdict, second
+        return repaired, second
+
+    def check(self, evidence: Evidence, raw: str, judge: float | None = None) -> cite.Verdict:
         """Verify the model's ``raw`` answer claim by claim against ``evidence`` (:func:`qa.cite.verify`);
-        then, when ``config.verify.judge`` is set, ask the model whether the quotes answer the question."""
+        then, when the judge threshold (``judge``, default ``config.verify.judge``) is set, ask the model
+        whether the quotes answer the question."""
         settings = self.config.verify
+        judge = settings.judge if judge is None else judge
         verdict = cite.verify(raw, evidence, self.embedder.encode, settings.thresholds)
-        if verdict.refused or settings.judge <= 0:
+        if verdict.refused or judge <= 0:
             return verdict
         p = self.llm.yes_probability(judge_messages(evidence.question, [c.quote for c in verdict.citations]))
-        if p is None or p >= settings.judge:  # None: the backend cannot tell its yes/no probabilities
+        if p is None or p >= judge:  # None: the backend cannot tell its yes/no probabilities
             return verdict
         reason = f"the model judged that the cited text does not answer the question (yes {p:.2f})"
         for s in verdict.sentences:
@@ -174,14 +217,13 @@ class Pipeline:
         return cite.Verdict(REFUSAL, verdict.sentences, [], True, reason, verdict.windows)
 
     def answer(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
-               keep: SourceFilter | None = None) -> Answer:
-        """Answer ``question`` from the sources (those ``keep`` accepts, if given), with verified citations."""
-        result = None
-        for item in self.stream(question, top_k=top_k, history=history, keep=keep):
-            if isinstance(item, Answer):
-                result = item
-        assert result is not None
-        return result
+               keep: SourceFilter | None = None, sources: Sequence[str] | None = None) -> Answer:
+        """Answer ``question`` from the sources (those ``sources`` selects and ``keep`` accepts, if given),
+        with verified citations."""
+        for event in self.stream(question, top_k=top_k, history=history, keep=keep, sources=sources):
+            if isinstance(event, Verified):
+                return event.answer
+        raise AssertionError("stream ended without a Verified event")  # pragma: no cover
 
 
 def _check_question(question: str, count_tokens=None, max_tokens: int = MAX_QUESTION_TOKENS) -> tuple[str, list[str]]:

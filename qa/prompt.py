@@ -42,6 +42,20 @@ def answer_messages(question: str, excerpts: list[str]) -> list[dict]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+def repair_messages(question: str, sentences: list[tuple[int, str]]) -> list[dict]:
+    """Messages asking the model to copy the one source sentence that answers ``question``.
+
+    Sent when the first answer failed verification: only the most relevant sentences, each with the
+    number of the source it comes from (``(n, text)``), so the answer is the source's own words. The
+    system prompt is the answering one, whose KV cache llama.cpp reuses.
+    """
+    lines = "\n".join(f"[{n}] {' '.join(text.split())}" for n, text in sentences)
+    user = (f"Question: {question}\n\nSources:\n{lines}\n\nCopy, word for word, the one source sentence that "
+            "answers the question, and end it with its number, like [1]. If none of them answers exactly what "
+            f'is asked, reply exactly: "{REFUSAL}"\n\nQuestion: {question}\nAnswer:')
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
 def judge_messages(question: str, quotes: list[str]) -> list[dict]:
     """Messages asking the model whether ``quotes`` answer ``question`` (read as yes/no probabilities).
 

@@ -80,8 +80,10 @@ def passage_for(index: Index, chunk: Chunk, score: float, window: int) -> Passag
             except Exception:  # source gone or unreadable: the chunk alone is still exact
                 text = None
             if text is not None and text[chunk.start : chunk.end] == chunk.text:
-                return Passage(chunk.source, start, end, text[start:end], round(score, 6), chunk.id)
-    return Passage(chunk.source, chunk.start, chunk.end, chunk.text, round(score, 6), chunk.id)
+                return Passage(chunk.source, start, end, text[start:end], round(score, 6), chunk.id,
+                               *index.locate(chunk.source, start))
+    return Passage(chunk.source, chunk.start, chunk.end, chunk.text, round(score, 6), chunk.id,
+                   *index.locate(chunk.source, chunk.start))
 
 
 def retrieve(

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+def where(page: int | None, section: str | None) -> str:
+    """A place in a document for display: "p. 3 · Methods", "p. 3", "Methods" or ""."""
+    return " · ".join(x for x in (f"p. {page}" if page else "", section or "") if x)
+
+
 @dataclass
 class Passage:
     """A retrieved chunk: ``text == source_text[start:end]``."""
@@ -15,6 +20,15 @@ class Passage:
     text: str
     score: float
     chunk_id: int = -1
+    page: int | None = None
+    """1-based page of the passage's start (PDF sources), or None."""
+    section: str | None = None
+    """The nearest section heading at or above the passage's start, or None."""
+
+    @property
+    def where(self) -> str:
+        """"p. 3 · Methods", "p. 3", "Methods" or "" for display."""
+        return where(self.page, self.section)
 
 
 @dataclass
@@ -28,6 +42,15 @@ class Citation:
     quote: str
     passage: int = 0
     """Index into :attr:`Answer.passages` of the passage the quote lies in."""
+    page: int | None = None
+    """1-based page of the quote (PDF sources), or None."""
+    section: str | None = None
+    """The nearest section heading at or above the quote, or None."""
+
+    @property
+    def where(self) -> str:
+        """"p. 3 · Methods", "p. 3", "Methods" or "" for display."""
+        return where(self.page, self.section)
 
 
 @dataclass
@@ -60,6 +83,8 @@ class Answer:
     """The question actually retrieved with, when a follow-up was rewritten."""
     raw: str = ""
     """The model's text before verification."""
+    repair: str | None = None
+    """The model's second answer, asked to copy a source sentence after the first failed verification."""
     notes: list[str] = field(default_factory=list)
     rejected: str | None = None
     """Why the model's answer was refused by verification (None: shown, or the model itself refused)."""

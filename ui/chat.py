@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from index import IndexCorruptError, IndexNotFoundError
-from qa import Answer, Pipeline
+from qa import Answer, Event, Pipeline, Retrieved, Token, Verified
 
 from . import render
 
@@ -54,10 +54,20 @@ def _problem(exc: Exception) -> str:
     return f"Something went wrong while answering ({type(exc).__name__}: {exc}). The server is still running; try again."
 
 
-def ask(pipeline: Pipeline, question: str, turns: list[Turn], top_k: int | None = None) -> Iterator[str | Answer]:
-    """Run one question through the pipeline with the conversation so far: text deltas, then the Answer."""
+def _scope(sources: list[str] | str | None) -> list[str] | None:
+    """The sources a question is limited to (names, globs, folders, paths), or None for all of them."""
+    if isinstance(sources, str):
+        sources = [sources]
+    chosen = [s for s in (sources or []) if isinstance(s, str) and s.strip()]
+    return chosen or None
+
+
+def ask(pipeline: Pipeline, question: str, turns: list[Turn], top_k: int | None = None,
+        sources: list[str] | None = None) -> Iterator[Event]:
+    """Run one question through the pipeline with the conversation so far, answered only from ``sources``
+    (None or empty: all): the pipeline's events (passages, text pieces, the verified Answer)."""
     history = _history(turns)
-    return pipeline.stream(question, top_k=top_k, history=history or None)
+    return pipeline.stream(question, top_k=top_k, history=history or None, sources=_scope(sources))
 
 
 def render_turns(turns: list[Turn], pipeline: Pipeline, show_scores: bool) -> list[dict]:
@@ -75,8 +85,11 @@ def render_turns(turns: list[Turn], pipeline: Pipeline, show_scores: bool) -> li
 
 
 def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: list[Turn] | None, top_k: float,
-            show_scores: bool) -> Iterator[tuple[list[dict], list[Turn], str]]:
-    """The chat's submit handler: yields (chat messages, conversation, cleared input) as the answer streams."""
+            show_scores: bool, sources: list[str] | None = None) -> Iterator[tuple[list[dict], list[Turn], str]]:
+    """The chat's submit handler: yields (chat messages, conversation, cleared input) as the answer streams.
+
+    ``sources`` is the "Answer from" selection (source paths; empty: all sources).
+    """
     message = message or ""
     chat = list(chat or [])
     turns = list(turns or [])
@@ -84,14 +97,19 @@ def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: li
     chat.append({"role": "assistant", "content": render.streaming_message("")})
     yield list(chat), turns, ""
     raw = ""
+    passages: list = []
     answer: Answer | None = None
     try:
-        for item in ask(pipeline, message, turns, int(top_k)):
-            if isinstance(item, Answer):
-                answer = item
+        for event in ask(pipeline, message, turns, int(top_k), sources):
+            if isinstance(event, Verified):
+                answer = event.answer
+            elif isinstance(event, Retrieved):
+                passages = event.passages
+                chat[-1] = {"role": "assistant", "content": render.streaming_message(raw, passages)}
+                yield list(chat), turns, ""
             else:
-                raw += item
-                chat[-1] = {"role": "assistant", "content": render.streaming_message(raw)}
+                raw += event.text
+                chat[-1] = {"role": "assistant", "content": render.streaming_message(raw, passages)}
                 yield list(chat), turns, ""
     except Exception as exc:  # every problem becomes a message in the chat, never a dead session
         problem = _problem(exc)
@@ -106,21 +124,26 @@ def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: li
     yield list(chat), turns, ""
 
 
-def api_chat(pipeline: Pipeline, message: str, turns: list[Turn] | None) -> Iterator[tuple[str, list[Turn]]]:
+def api_chat(pipeline: Pipeline, message: str, turns: list[Turn] | None,
+             sources: list[str] | None = None) -> Iterator[tuple[str, list[Turn]]]:
     """The ``/chat`` API endpoint: streams the model's text, then returns the verified answer with its citations.
 
-    The conversation is kept per client session, so follow-up questions work through the API too.
+    ``sources`` (names, glob patterns, folders or paths of indexed sources; empty: all) limits where the
+    answer may come from; a pattern that matches nothing is an error. The conversation is kept per
+    client session, so follow-up questions work through the API too.
     """
     turns = list(turns or [])
     raw = ""
     try:
-        for item in ask(pipeline, message or "", turns):
-            if isinstance(item, Answer):
-                turns.append(Turn(message, item))
-                yield render.answer_text(item), turns
+        for event in ask(pipeline, message or "", turns, sources=sources):
+            if isinstance(event, Verified):
+                turns.append(Turn(message, event.answer))
+                yield render.answer_text(event.answer), turns
                 return
-            raw += item
-            yield raw, turns
+            if isinstance(event, Token):
+                raw += event.text
+                yield raw, turns
     except Exception as exc:
-        # the error dialog renders HTML: the message is escaped so nothing in it can become markup
-        raise gr.Error(html.escape(_problem(exc)), print_exception=False) from exc
+        # the error dialog renders HTML: the message is escaped so nothing in it can become markup (as text, not
+        # in an attribute: quotes stay readable for API clients, "no indexed source matches 'x.pdf'")
+        raise gr.Error(html.escape(_problem(exc), quote=False), print_exception=False) from exc

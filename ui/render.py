@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,12 @@ SUMMARY_QUOTE_CHARS = 110
 CLOSEST_SHOWN = 3
 """Passages shown under a refused answer."""
 
+DOC_CHARS = 60_000
+"""Most characters of a source embedded in one citation's "whole document" viewer, a window around the cited
+span. Every chat message travels whole to the browser and stays in the session's chat history, once per
+citation: a book-length source in full would make each answer megabytes of HTML to send, sanitize and keep.
+60,000 characters (about 25 pages of prose) is far more than anyone scrolls through to check a quote."""
+
 REFUSED_TEXT = "The sources do not contain the answer to this question."
 
 TextOf = Callable[[str], str]
@@ -32,11 +39,15 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
-def escape(text: str) -> str:
-    """``text`` as inert HTML: escaped, control characters dropped, line breaks as ``<br>`` (so never a blank line)."""
+def escape(text: str, paragraphs: bool = False) -> str:
+    """``text`` as inert HTML: escaped, control characters dropped, line breaks as ``<br>`` (so never a blank line).
+
+    Runs of blank lines become one line break, or with ``paragraphs`` one empty line (``<br><br>``: still no
+    newline character in the HTML).
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
-    text = _BLANK_LINES.sub("\n", text)
+    text = _BLANK_LINES.sub("\n\n" if paragraphs else "\n", text)
     return html.escape(text, quote=True).replace("\n", "<br>")
 
 
@@ -53,15 +64,46 @@ def source_name(source: str) -> str:
     return Path(source).name or source
 
 
+def _where(place: str) -> str:
+    """The place in the document after a source's name: " · p. 2 · Results" (nothing when unknown)."""
+    return f'<span class="ragqa-where"> · {escape(place)}</span>' if place else ""
+
+
 def user_message(question: str) -> str:
     """The user's question as it appears in the chat."""
     return f'<div class="ragqa-question">{escape(question)}</div>'
 
 
-def streaming_message(raw: str) -> str:
-    """The model's text while it is still being generated (not yet verified)."""
-    body = escape(raw) if raw.strip() else '<span class="ragqa-wait">Searching the sources…</span>'
-    return f'<div class="ragqa-streaming">{body}<span class="ragqa-cursor">▌</span></div>'
+def reading_summary(passages: list[Passage]) -> str:
+    """"Reading 5 passages from a.txt, b.pdf …" (file names in order, each once)."""
+    names = list(dict.fromkeys(source_name(p.source) for p in passages))
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return f"Reading {len(passages)} passage{'s' if len(passages) != 1 else ''} from {shown} …"
+
+
+def _evidence_list(passages: list[Passage]) -> str:
+    items = "".join(f'<li><b>{escape(source_name(p.source))}</b>{_where(p.where)} — <q>{escape(short(p.text))}</q>'
+                    "</li>" for p in passages)
+    return f'<ol class="ragqa-evidence-list">{items}</ol>'
+
+
+def streaming_message(raw: str, passages: list[Passage] | None = None) -> str:
+    """The model's text while it is still being generated (not yet verified), under the passages it is reading.
+
+    The passages arrive as soon as retrieval is done, long before the model's first token on a CPU:
+    they are shown collapsed ("Reading 5 passages from …") so the user sees the evidence first.
+    """
+    evidence = ""
+    if passages:
+        evidence = (f'<details class="ragqa-evidence"><summary><small>{escape(reading_summary(passages))}</small>'
+                    f"</summary>{_evidence_list(passages)}</details>")
+    if raw.strip():
+        body = escape(raw)
+    elif passages:
+        body = '<span class="ragqa-wait">The model is reading the passages…</span>'
+    else:
+        body = '<span class="ragqa-wait">Searching the sources…</span>'
+    return f'<div class="ragqa-streaming">{evidence}{body}<span class="ragqa-cursor">▌</span></div>'
 
 
 def error_message(message: str) -> str:
@@ -84,35 +126,72 @@ def _timings(timings: dict[str, float]) -> str:
 
 def _window(passage: Passage, text_of: TextOf | None) -> tuple[str, int]:
     """The passage with up to CONTEXT_CHARS of its source around it, and the passage's offset in it."""
-    if text_of is not None:
-        try:
-            full = text_of(passage.source)
-        except Exception:  # the source may have changed or gone since it was indexed
-            full = None
-        if full is not None and full[passage.start : passage.end] == passage.text:
-            lo = max(0, passage.start - CONTEXT_CHARS)
-            hi = min(len(full), passage.end + CONTEXT_CHARS)
-            if lo > 0:  # start and end on word boundaries
-                space = full.find(" ", lo, passage.start)
-                lo = space + 1 if space != -1 else lo
-            if hi < len(full):
-                space = full.rfind(" ", passage.end, hi)
-                hi = space if space != -1 else hi
-            return full[lo:hi], passage.start - lo
+    full = _full_text(passage.source, text_of)
+    if full is not None and full[passage.start : passage.end] == passage.text:
+        lo = max(0, passage.start - CONTEXT_CHARS)
+        hi = min(len(full), passage.end + CONTEXT_CHARS)
+        if lo > 0:  # start and end on word boundaries
+            space = full.find(" ", lo, passage.start)
+            lo = space + 1 if space != -1 else lo
+        if hi < len(full):
+            space = full.rfind(" ", passage.end, hi)
+            hi = space if space != -1 else hi
+        return full[lo:hi], passage.start - lo
     return passage.text, 0
 
 
-def _highlighted(body: str, base: int, spans: list[tuple[int, int]]) -> str:
+def _highlighted(body: str, base: int, spans: list[tuple[int, int]], paragraphs: bool = False) -> str:
     """``body`` (the source text from offset ``base``) as HTML, the ``spans`` (source offsets) in ``<mark>``."""
     cuts = sorted((max(s - base, 0), min(e - base, len(body))) for s, e in spans)
     out, pos = [], 0
     for s, e in cuts:
         if s < pos or s >= e:
             continue
-        out.append(escape(body[pos:s]) + f'<mark class="ragqa-span">{escape(body[s:e])}</mark>')
+        out.append(escape(body[pos:s], paragraphs)
+                   + f'<mark class="ragqa-span">{escape(body[s:e], paragraphs)}</mark>')
         pos = e
-    out.append(escape(body[pos:]))
+    out.append(escape(body[pos:], paragraphs))
     return "".join(out)
+
+
+def doc_window(length: int, start: int, end: int, limit: int = DOC_CHARS) -> tuple[int, int]:
+    """The ``[lo, hi)`` part of a ``length``-character document shown around the span ``[start, end)``: all of
+    it when it fits in ``limit`` characters, otherwise ``limit`` characters centred on the span."""
+    if length <= limit:
+        return 0, length
+    lo = max(0, (start + end) // 2 - limit // 2)
+    hi = min(length, lo + limit)
+    lo = max(0, min(hi - limit, start))
+    return lo, hi
+
+
+def _whole_document(full: str, start: int, end: int) -> str:
+    """A collapsed viewer of the source's whole text (or a DOC_CHARS window of it), the span ``[start, end)`` marked;
+    a global script scrolls the mark into view when it is opened (see ``ui.app.SCRIPT``)."""
+    lo, hi = doc_window(len(full), start, end)
+    if lo > 0:  # cut on whitespace, never inside a word
+        space = full.find(" ", lo, start)
+        lo = space + 1 if space != -1 else lo
+    if hi < len(full):
+        space = full.rfind(" ", end, hi)
+        hi = space if space != -1 else hi
+    cut = ""
+    if (lo, hi) != (0, len(full)):
+        cut = (f'<div class="ragqa-doc-cut"><small>characters {lo + 1:,}–{hi:,} of {len(full):,}'
+               "</small></div>")
+    text = _highlighted(full[lo:hi], lo, [(start, end)], paragraphs=True)
+    return (f'<details class="ragqa-doc"><summary><small>Open the whole document</small></summary>{cut}'
+            f'<div class="ragqa-doc-text">{"…" if lo > 0 else ""}{text}{"…" if hi < len(full) else ""}</div>'
+            "</details>")
+
+
+def _full_text(source: str, text_of: TextOf | None) -> str | None:
+    if text_of is None:
+        return None
+    try:
+        return text_of(source)
+    except Exception:  # the source may have changed or gone since it was indexed
+        return None
 
 
 def _context_html(window: str, offset: int, passage: Passage, spans: list[tuple[int, int]]) -> str:
@@ -137,21 +216,24 @@ def _citation_block(c: Citation, passage: Passage | None, show_scores: bool, tex
                     open_: bool) -> str:
     title = html.escape(c.source, quote=True)
     summary = (f'<summary><span class="ragqa-cite">[{c.n}]</span> <b title="{title}">{escape(source_name(c.source))}</b>'
-               f'{_score(passage, show_scores) if passage else ""} — <q>{escape(short(c.quote))}</q></summary>')
+               f'{_where(c.where)}{_score(passage, show_scores) if passage else ""} — <q>{escape(short(c.quote))}</q>'
+               "</summary>")
     if passage is None or not (passage.start <= c.start and c.end <= passage.end):
         body = f'<mark class="ragqa-span">{escape(c.quote)}</mark>'
     else:
         window, offset = _window(passage, text_of)
         body = _context_html(window, offset, passage, [(c.start, c.end)])
+    full = _full_text(c.source, text_of)
+    doc = _whole_document(full, c.start, c.end) if full is not None and full[c.start : c.end] == c.quote else ""
     return (f'<details class="ragqa-source"{" open" if open_ else ""}>{summary}'
-            f'<div class="ragqa-passage">{body}</div></details>')
+            f'<div class="ragqa-passage">{body}</div>{doc}</details>')
 
 
 def _passage_block(i: int, p: Passage, show_scores: bool, text_of: TextOf | None) -> str:
     title = html.escape(p.source, quote=True)
     window, offset = _window(p, text_of)
-    summary = (f'<summary>{i}. <b title="{title}">{escape(source_name(p.source))}</b>{_score(p, show_scores)}'
-               f' — <q>{escape(short(p.text))}</q></summary>')
+    summary = (f'<summary>{i}. <b title="{title}">{escape(source_name(p.source))}</b>{_where(p.where)}'
+               f'{_score(p, show_scores)} — <q>{escape(short(p.text))}</q></summary>')
     return (f'<details class="ragqa-source ragqa-closest">{summary}'
             f'<div class="ragqa-passage">{_context_html(window, offset, p, [])}</div></details>')
 
@@ -176,6 +258,11 @@ def answer_message(answer: Answer, *, show_scores: bool = False, text_of: TextOf
         for c in answer.citations:
             passage = answer.passages[c.passage] if 0 <= c.passage < len(answer.passages) else None
             parts.append(_citation_block(c, passage, show_scores, text_of, open_=False))
+        cited = {c.passage for c in answer.citations}
+        others = [(i, p) for i, p in enumerate(answer.passages, 1) if i - 1 not in cited]
+        if others:  # what else the model read: available, but not presented as support
+            parts.append(f'<details class="ragqa-also"><summary><small>Also retrieved ({len(others)})</small></summary>'
+                         + "".join(_passage_block(i, p, show_scores, text_of) for i, p in others) + "</details>")
         parts.append("</div>")
     elif answer.passages:
         parts.append('<div class="ragqa-sources"><div class="ragqa-sources-title"><small>Closest passages looked at'
@@ -201,22 +288,51 @@ def answer_text(answer: Answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f'[{c.n}] {source_name(c.source)}: "{" ".join(c.quote.split())}"')
+            place = f" ({c.where})" if c.where else ""
+            lines.append(f'[{c.n}] {source_name(c.source)}{place}: "{" ".join(c.quote.split())}"')
     return "\n".join(lines)
 
 
-def sources_rows(sources: dict[str, int], roots: list[str]) -> list[list]:
-    """Rows (source, chunks) for the indexed-sources table, paths shown relative to their root."""
-    rows = []
-    resolved = [Path(r).resolve() for r in roots]
-    for source, chunks in sources.items():
-        shown = source
-        p = Path(source)
-        for root in resolved:
-            try:
-                shown = str(p.resolve().relative_to(root))
-                break
-            except ValueError:
-                continue
-        rows.append([shown, chunks])
-    return rows
+def shown_path(source: str, roots: list[str]) -> str:
+    """A source as the sources table and the "Answer from" list show it: relative to the first root it is under."""
+    p = Path(source)
+    for root in roots:
+        try:
+            shown = p.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            continue
+        return str(shown) if shown.parts else p.name  # a file given as a source itself: its name
+    return source
+
+
+def size_text(n: int | None) -> str:
+    """A file size for people: "734 B", "12.3 KB", "4.0 MB" ("" when unknown)."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""  # pragma: no cover
+
+
+def time_text(t: float | None) -> str:
+    """When a source was indexed, in the server's local time: "2024-05-01 14:03" ("" when unknown)."""
+    return "" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+SOURCES_HEADERS = ["source", "chunks", "pages", "size", "indexed"]
+SKIPPED_HEADERS = ["skipped file", "reason"]
+
+
+def sources_rows(described: list[dict], roots: list[str]) -> list[list]:
+    """Rows (source, chunks, pages, size, indexed) for the indexed-sources table from :meth:`index.Index.describe`
+    rows, paths shown relative to their root."""
+    return [[shown_path(r["source"], roots), r["chunks"], r.get("pages"), size_text(r.get("bytes")),
+             time_text(r.get("indexed"))] for r in described]
+
+
+def skipped_rows(skipped: list[dict], roots: list[str]) -> list[list]:
+    """Rows (file, one-line reason) for the files the last build skipped."""
+    return [[shown_path(s["source"], roots), " ".join(str(s["reason"]).split())] for s in skipped]

@@ -51,6 +51,13 @@ class CountingLLM:
     def complete(self, messages, max_tokens, temperature=0.0):
         return "".join(self.stream(messages, max_tokens, temperature))
 
+    def yes_probability(self, messages):
+        """The model judge's prompt (one forward pass; counted like an answer's prompt, with no output)."""
+        system = sum(self.inner.count_tokens(m["content"]) for m in messages if m["role"] == "system")
+        user = sum(self.inner.count_tokens(m["content"]) for m in messages if m["role"] != "system")
+        self.calls.append({"system_tokens": system, "user_tokens": user, "output_chars": 0, "judge": True})
+        return self.inner.yes_probability(messages)
+
 
 def _settings(name: str, sources: list[str], embedder: str | None):
     import index
@@ -98,7 +105,8 @@ def run_set(name: str, questions, settings, llm) -> dict:
         retrieve_s = time.perf_counter() - t0
         n_calls = len(llm.calls)
         ans = pipe.answer(q.question)
-        call = llm.calls[-1] if len(llm.calls) > n_calls else {"system_tokens": 0, "user_tokens": 0}
+        answering = [c for c in llm.calls[n_calls:] if not c.get("judge")]  # the answer's prompt, not the judge's
+        call = answering[0] if answering else {"system_tokens": 0, "user_tokens": 0}
         correct, _passed = m.judge(ans, q)
         f1 = max((m.token_f1(m.strip_markers(ans.text), g.text) for g in q.gold), default=None) if q.gold else None
         rows.append({"id": q.id, "question": q.question, "retrieve_s": retrieve_s,

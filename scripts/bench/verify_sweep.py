@@ -78,9 +78,9 @@ def gather(pipeline: Pipeline, questions: list[Question], top_k: int, progress: 
 def check(case: Case, settings: VerifySettings) -> Answer:
     """The answer the product shows for this case under ``settings``."""
     case.pipeline.config.verify = settings
-    v = case.pipeline.check(case.evidence, case.raw)
+    v, repaired = case.pipeline.settle(case.evidence, case.raw)
     return Answer(case.question.question, v.text, v.refused, v.citations, case.evidence.passages, v.sentences,
-                  raw=case.raw, rejected=v.reason if v.refused else None)
+                  raw=case.raw, repair=repaired, rejected=v.reason if v.refused else None)
 
 
 def score(cases: list[Case], settings: VerifySettings) -> dict:
@@ -91,10 +91,11 @@ def score(cases: list[Case], settings: VerifySettings) -> dict:
 
 
 def settings_of(cfg: dict) -> VerifySettings:
-    """Checker settings from one point of the grid (``judge`` is a field of VerifySettings, the rest Thresholds)."""
+    """Checker settings from one point of the grid (``judge``, ``repair``, ``repair_judge`` are fields of VerifySettings, the rest
+    of Thresholds); unset ones keep their defaults."""
     cfg = dict(cfg)
-    judge = float(cfg.pop("judge", 0.0))
-    return VerifySettings(Thresholds(**cfg), judge=judge)
+    extra = {k: cfg.pop(k) for k in ("judge", "repair", "repair_judge") if k in cfg}
+    return VerifySettings(Thresholds(**cfg), **extra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     grid = {}
-    types = {f.name: f.type for f in dataclasses.fields(Thresholds)} | {"judge": "float"}
+    types = {f.name: f.type for f in dataclasses.fields(Thresholds)}
+    types |= {"judge": "float", "repair": "int", "repair_judge": "float"}
     for g in args.grid:
         key, _, values = g.partition("=")
         cast = int if types[key] in (int, "int") else float
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     a = check(c, settings_of(configs[0]))
                     f.write(json.dumps({"set": name, "id": c.question.id, "kind": c.question.kind,
                                         "question": c.question.question, "outcome": m.outcome(a, c.question),
-                                        "raw": c.raw, "text": a.text, "reason": a.rejected,
+                                        "raw": c.raw, "repair": a.repair, "text": a.text, "reason": a.rejected,
                                         "issues": [s.issue for s in a.sentences],
                                         "quotes": [ci.quote for ci in a.citations],
                                         "gold": [g.text for g in c.question.gold] or c.question.must},

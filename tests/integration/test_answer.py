@@ -66,11 +66,17 @@ def test_memory_answer_refused(pipeline):
     assert a.passages  # the closest passages are still there to show
 
 
-def test_stream_yields_text_then_answer(pipeline):
-    items = list(pipeline.stream("How many research laboratories does Baidu run in the United States?"))
-    deltas, final = items[:-1], items[-1]
-    assert deltas and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == final.raw
+def test_stream_yields_evidence_then_text_then_answer(pipeline):
+    import qa
+
+    events = list(pipeline.stream("How many research laboratories does Baidu run in the United States?"))
+    first, tokens, last = events[0], events[1:-1], events[-1]
+    assert isinstance(first, qa.Retrieved) and first.passages and first.seconds >= 0
+    assert tokens and all(isinstance(t, qa.Token) for t in tokens)
+    assert isinstance(last, qa.Verified)
+    final = last.answer
+    assert all(p in first.passages for p in final.passages)  # what the model read was shown first
+    assert "".join(t.text for t in tokens) == final.raw
     assert not final.refused and "three" in final.text.lower()
 
 

@@ -43,6 +43,18 @@ def test_ask_plain_prints_citations(env):
     assert "000_e1edbd7ea7deb9e1.txt" in proc.stdout
 
 
+def test_ask_stream_shows_the_passages_first_and_scopes(env):
+    proc = ragqa("ask", "--stream", "--source", "003_*", "Who founded the search engine Sogou?", env_extra=env)
+    lines = proc.stderr.splitlines()
+    reading = next(i for i, line in enumerate(lines) if line.startswith("Reading "))
+    verified = next(i for i, line in enumerate(lines) if "the verified answer" in line)
+    assert reading < verified  # the passages before the model's text
+    assert "003_e929be3b8f9030bd.txt" in lines[reading] and "001_" not in lines[reading]  # only the chosen source
+    assert "Wang Xiaochuan" in proc.stdout and "[1] " in proc.stdout
+    bad = ragqa("ask", "--source", "nothing-like-this.txt", "Who founded Sogou?", env_extra=env, check=False)
+    assert bad.returncode == 2 and "ragqa sources" in bad.stderr
+
+
 def test_index_adds_sources_and_lists_them(tmp_path, seeds_copy):
     idx = tmp_path / "idx"
     extra = tmp_path / "extra"

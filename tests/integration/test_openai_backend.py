@@ -1,8 +1,8 @@
 """The openai backend against a real OpenAI-compatible server: llama.cpp's own (``python -m llama_cpp.server``).
 
 The test starts the server with the packaged GGUF on 127.0.0.1 and a free port, answers the dev
-questions through it over the seeds index with the same verified-citation checks as the in-process
-backend, and stops it. A server that is down gives a clear error naming its URL after the retries.
+questions through it over the seeds index with the same verified-citation checks (and model judge, read
+from the server's log-probabilities) as the in-process backend, and stops it. A server that is down gives a clear error naming its URL after the retries.
 """
 
 from __future__ import annotations
@@ -99,12 +99,24 @@ def test_dev_question_through_server(openai_pipeline, row):
 
 
 def test_streams_over_http_and_names_the_served_model(openai_pipeline):
-    items = list(openai_pipeline.stream("Who founded the search engine Sogou?"))
-    deltas, final = items[:-1], items[-1]
-    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == final.raw
+    import qa
+
+    events = list(openai_pipeline.stream("Who founded the search engine Sogou?"))
+    assert isinstance(events[0], qa.Retrieved) and isinstance(events[-1], qa.Verified)
+    deltas, final = events[1:-1], events[-1].answer
+    assert len(deltas) > 1 and all(isinstance(d, qa.Token) for d in deltas)
+    assert "".join(d.text for d in deltas) == final.raw
     assert "Wang Xiaochuan" in final.text and not final.refused
     assert openai_pipeline.llm.model == "ragqa-test"
+
+
+def test_judge_reads_yes_probability_from_the_servers_logprobs(openai_pipeline):
+    from qa.prompt import judge_messages
+
+    question = "Who founded the search engine Sogou?"
+    yes = openai_pipeline.llm.yes_probability(judge_messages(question, ["Wang Xiaochuan founded the search engine Sogou."]))
+    no = openai_pipeline.llm.yes_probability(judge_messages(question, ["Baidu's headquarters are in Beijing."]))
+    assert yes is not None and no is not None and 0.0 <= no < 0.5 < yes <= 1.0
 
 
 def test_server_down_gives_clear_error_after_retries(seed_index):

@@ -39,3 +39,22 @@ def image_only_pdf() -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
         f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream",
     ])
+
+
+def pages_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF with one page per item of ``pages``, each page's text layer holding its lines (ASCII) in order."""
+    n = len(pages)
+    first_page = 3
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               f"<< /Type /Pages /Kids [{' '.join(f'{first_page + 2 * i} 0 R' for i in range(n))}] "
+               f"/Count {n} >>".encode()]
+    font = first_page + 2 * n
+    for i, lines in enumerate(pages):
+        body = " T* ".join("(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj"
+                           for line in lines)
+        stream = f"BT /F1 11 Tf 14 TL 72 720 Td {body} ET".encode()
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {first_page + 2 * i + 1} 0 R "
+                       f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode())
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return _pdf(objects)

@@ -186,3 +186,51 @@ def stop_browser() -> None:
             _browser = None
             browser.close()
             manager.__exit__(None, None, None)
+
+
+WATCH_ANSWER_JS = """
+() => {
+  // Records, in the page's own clock, when the next answer's stages become visible in #chat: the click on Ask,
+  // the passages being read (details.ragqa-evidence "Reading …"), the model's first streamed text, the verified
+  // answer. Times are epoch milliseconds (performance.timeOrigin + performance.now()), so they compare with the
+  // server's time.time() on the same machine. `states` lists each distinct state seen, in order.
+  const now = () => performance.timeOrigin + performance.now();
+  const chat = document.querySelector("#chat");
+  const before = chat.querySelectorAll(".ragqa-answer, .ragqa-error").length;
+  const rec = window.ragqaWatch = {clicked: null, evidence: null, evidenceText: null, token: null, tokenText: null,
+                                   answer: null, states: []};
+  const shown = (el) => !!el && el.getClientRects().length > 0;
+  const modelText = (el) => {
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll("details.ragqa-evidence, .ragqa-wait, .ragqa-cursor").forEach((n) => n.remove());
+    return copy.textContent.trim();
+  };
+  const check = () => {
+    if (rec.clicked === null) return;
+    const t = now();
+    const done = chat.querySelectorAll(".ragqa-answer, .ragqa-error");
+    const streams = chat.querySelectorAll(".ragqa-streaming");
+    const streaming = streams.length ? streams[streams.length - 1] : null;
+    let state = "none";
+    if (done.length > before) {
+      state = "answer";
+      if (rec.answer === null) rec.answer = t;
+    } else if (streaming) {
+      const ev = streaming.querySelector("details.ragqa-evidence");
+      const text = modelText(streaming);
+      if (shown(ev) && rec.evidence === null) { rec.evidence = t; rec.evidenceText = ev.textContent.trim(); }
+      if (text && rec.token === null) { rec.token = t; rec.tokenText = text; }
+      state = (ev ? "evidence" : "searching") + (text ? "+text" : "");
+    }
+    if (rec.states[rec.states.length - 1] !== state) rec.states.push(state);
+  };
+  document.addEventListener("click", (e) => {
+    if (rec.clicked === null && e.target.closest && e.target.closest("#send")) { rec.clicked = now(); check(); }
+  }, true);
+  new MutationObserver(check).observe(chat, {subtree: true, childList: true, characterData: true, attributes: true});
+}
+"""
+"""Install with ``page.evaluate(WATCH_ANSWER_JS)`` before pressing Ask; read ``window.ragqaWatch`` after the answer."""
+
+TIMINGS_LINE = r"retrieval ([\d.]+) s · first token ([\d.]+) s · total ([\d.]+) s"
+"""The timings line rendered under each answer (``ui.render._timings``)."""

@@ -14,8 +14,8 @@ NEW_SOURCE = ("The Zorblat kite festival is held every April in the town of Quen
 
 
 def cited_sources(text: str) -> dict[int, str]:
-    """``[n] file: "quote"`` lines of the /chat answer → {n: file}."""
-    return {int(n): name for n, name in re.findall(r'^\[(\d+)\] (.+?): "', text, flags=re.M)}
+    """``[n] file (place): "quote"`` lines of the /chat answer → {n: file}."""
+    return {int(n): name for n, name in re.findall(r'^\[(\d+)\] (.+?)(?: \([^()]*\))?: "', text, flags=re.M)}
 
 
 def test_chat_answers_with_citations_and_follow_ups(ui_client):
@@ -29,6 +29,14 @@ def test_chat_answers_with_citations_and_follow_ups(ui_client):
 
     follow = ui_client.predict("How much seed capital did his startup raise?", api_name="/chat")
     assert "50 million" in follow and any(n.startswith("003_") for n in cited_sources(follow).values()), follow
+
+
+def test_chat_answers_only_from_the_chosen_sources(ui_client):
+    text = ui_client.predict("Who founded the search engine Sogou?", ["003_*"], api_name="/chat")
+    cited = cited_sources(text)
+    assert "Wang Xiaochuan" in text and cited and all(name.startswith("003_") for name in cited.values()), text
+    with pytest.raises(Exception, match="missing.pdf"):  # a pattern that matches nothing is an error, not "all"
+        ui_client.predict("Who founded the search engine Sogou?", ["missing.pdf"], api_name="/chat")
 
 
 def test_unanswerable_is_refused_plainly(ui_client):
@@ -91,4 +99,4 @@ def test_api_lists_the_named_endpoints(ui_server):
     api = Client(ui_server.url, verbose=False).view_api(print_info=False, return_format="dict")
     names = set(api["named_endpoints"])
     assert {"/chat", "/add_sources", "/sources"} <= names
-    assert [p["parameter_name"] for p in api["named_endpoints"]["/chat"]["parameters"]] == ["message"]
+    assert [p["parameter_name"] for p in api["named_endpoints"]["/chat"]["parameters"]] == ["message", "sources"]

@@ -44,6 +44,9 @@ class FakeIndex:
     def text_of(self, source):
         return TEXT
 
+    def locate(self, source, offset):
+        return (1 if offset < 40 else 2), None  # two "pages"
+
 
 class FakeEmbedder:
     def encode(self, texts):
@@ -59,6 +62,12 @@ def test_passages_are_widened_exact_slices_and_distinct():
     # chunk 3 lies inside the first passage: skipped; chunk 5 (last) widens to one side only
     assert [p.chunk_id for p in out] == [2, 5]
     assert out[1].text == "Epsilon five. Zeta six."
+
+
+def test_passages_say_their_page():
+    idx = FakeIndex([(2, 0.9)], [])
+    p = retrieve(idx, FakeEmbedder(), "q", 1, RetrievalSettings(window=0))[0]
+    assert p.page == (1 if p.start < 40 else 2) and p.section is None
 
 
 def test_window_zero_returns_the_chunks_and_rrf_still_works():
