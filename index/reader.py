@@ -36,6 +36,19 @@ def verify_generation(directory: Path, manifest: Manifest, hashes: bool = True) 
     return check_files(directory, manifest.checksums, hashes=hashes) if manifest.checksums else None
 
 
+def describe(manifest: Manifest) -> tuple[list[dict], list[dict]]:
+    """An index's sources as ``{source, kind, chunks, pages, bytes, indexed}`` rows (``pages`` None unless paged;
+    ``bytes``/``indexed`` None for indexes built before they were recorded), and the files its build skipped as
+    ``{source, reason}``. Reads the manifest only."""
+    rows = []
+    for source, entry in sorted(manifest.files.items()):
+        pages = Outline.from_json(entry.get("outline")).pages
+        rows.append({"source": source, "kind": entry.get("kind", "text"), "chunks": len(entry["chunks"]),
+                     "pages": pages[-1][1] if pages else None, "bytes": entry.get("bytes"),
+                     "indexed": entry.get("indexed")})
+    return rows, [dict(s) for s in manifest.skipped]
+
+
 class Index:
     """Everything needed to search one generation of the index, held in memory.
 
@@ -95,16 +108,8 @@ class Index:
         return {s: len(e["chunks"]) for s, e in sorted(self.manifest.files.items())}
 
     def describe(self) -> tuple[list[dict], list[dict]]:
-        """The indexed sources as ``{source, kind, chunks, pages, bytes, indexed}`` rows (``pages`` None unless
-        paged; ``bytes``/``indexed`` None for indexes built before they were recorded), and the files the last
-        build skipped as ``{source, reason}``."""
-        rows = []
-        for source, entry in sorted(self.manifest.files.items()):
-            pages = Outline.from_json(entry.get("outline")).pages
-            rows.append({"source": source, "kind": entry.get("kind", "text"), "chunks": len(entry["chunks"]),
-                         "pages": pages[-1][1] if pages else None, "bytes": entry.get("bytes"),
-                         "indexed": entry.get("indexed")})
-        return rows, [dict(s) for s in self.manifest.skipped]
+        """The indexed sources and the files the last build skipped (see :func:`describe`)."""
+        return describe(self.manifest)
 
     def locate(self, source: str, offset: int) -> tuple[int | None, str | None]:
         """``(page, section)`` of an offset of a source: its 1-based page (PDF) and the heading above it."""

@@ -137,6 +137,8 @@ def reading_line(passages) -> str:
 
 
 def cmd_sources(args) -> int:
+    from .display import size_text, time_text
+
     rows, skipped = index.load(_settings(args)).describe()
     if args.json:
         print(json.dumps({"sources": rows, "skipped": skipped}, ensure_ascii=False, indent=2))
@@ -145,7 +147,8 @@ def cmd_sources(args) -> int:
         print(f"{'chunks':>6} {'pages':>5} {'size':>9}  {'indexed':16}  source")
     for r in rows:
         pages = "" if r["pages"] is None else r["pages"]
-        print(f"{r['chunks']:>6} {pages:>5} {_size(r['bytes']):>9}  {_when(r['indexed']):16}  {r['source']}")
+        print(f"{r['chunks']:>6} {pages:>5} {size_text(r['bytes']) or '?':>9}  {time_text(r['indexed']) or '?':16}  "
+              f"{r['source']}")
     if not rows:
         print("no sources are indexed; add some with `ragqa index PATH`")
     if skipped:
@@ -153,22 +156,6 @@ def cmd_sources(args) -> int:
         for s in skipped:
             print(f"  {s['source']}: {s['reason']}")
     return 0
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""  # pragma: no cover
-
-
-def _when(t: float | None) -> str:
-    import time
-
-    return "?" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
 def cmd_remove(args) -> int:

@@ -119,10 +119,15 @@ class VerifySettings:
     repair: int = 4
     """When the first answer fails verification, the model is asked once more to copy the one sentence that
     answers, from this many most relevant sentences (:func:`qa.prompt.repair_messages`), and that answer is
-    verified like the first; 0: no second attempt."""
+    verified like the first; 0: no second attempt. It costs one more generation, only for answers that were
+    going to be refused."""
     repair_judge: float = 0.75
     """The judge's threshold for that second answer: a copied source sentence passes the word checks by
-    construction, so the model's yes-probability is what must vouch for it."""
+    construction, so the model's yes-probability is what must vouch for it. verify_sweep (2026-11-25, judge
+    0.4), right / wrong / refused on seeds dev, COVID-QA lookalikes+controls, COVID-QA 200, missing-document
+    200: no repair 10/0/4, 14/4/72, 71/33/96, 0/39/161; repair at 0.4: 10/0/4, 16/7/67, 84/46/70, 0/50/150;
+    0.6: 15/5/70, 78/38/84, 0/43/157; 0.7: 15/5/70, 75/33/92, 0/40/160; 0.75: 10/0/4, 15/4/71, 74/33/93,
+    0/39/161 (the lowest with no more wrong answers than no repair); 0.8: 14/4/72, 73/33/94."""
 
 
 @dataclass

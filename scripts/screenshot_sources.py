@@ -76,24 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         app = launch(port=port, index_settings=settings, block=False)
 
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import sync_playwright
+
+        from tests.ui.server import choose_scope
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
             page.goto(f"http://127.0.0.1:{port}")
             page.locator("#sources [data-testid=cell-0-0]").wait_for()
-            option = page.get_by_role("option", name=PDF_NAME)
-            for _ in range(20):  # the choices arrive just after the page loads
-                page.locator("#scope input").click()
-                try:
-                    option.wait_for(timeout=3_000)
-                    break
-                except PlaywrightTimeout:
-                    page.keyboard.press("Escape")
-            option.click()
-            page.keyboard.press("Escape")
+            choose_scope(page, PDF_NAME)
             page.locator("#question textarea").fill(QUESTION)
             page.locator("#send").click()
             answer = page.locator("#chat .ragqa-answer").first

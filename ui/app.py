@@ -44,8 +44,8 @@ CSS = """
 .ragqa-refused { margin-bottom: 0.3em; }
 .ragqa-model-said, .ragqa-rewritten, .ragqa-note, .ragqa-timings, .ragqa-sources-title { opacity: 0.7; }
 .ragqa-rewritten, .ragqa-sources-title { margin-top: 0.4em; }
-.ragqa-source { margin: 0.25em 0; border-left: 3px solid var(--border-color-primary); padding-left: 0.5em; }
-.ragqa-source summary { cursor: pointer; }
+.ragqa-source, .ragqa-retrieved { margin: 0.25em 0; border-left: 3px solid var(--border-color-primary); padding-left: 0.5em; }
+.ragqa-source summary, .ragqa-retrieved summary { cursor: pointer; }
 .ragqa-passage { margin: 0.3em 0 0.5em; font-size: 0.92em; line-height: 1.45; }
 .ragqa-context { opacity: 0.6; }
 mark.ragqa-span { background: #ffe58a; color: #111; padding: 0 1px; }

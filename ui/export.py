@@ -22,19 +22,7 @@ def export_file(turns: list | None, fmt: str = "markdown") -> str:
     if not answers:
         raise ValueError("nothing to download yet: ask a question first")
     text = export(answers, fmt)
-    # one private folder per server process (Gradio copies the file into its own cache to serve it)
-    fd, path = tempfile.mkstemp(prefix=f"ragqa-conversation-{time.strftime('%Y%m%d-%H%M%S')}-",
-                                suffix=ExportFormat(fmt).suffix, dir=_folder())
-    with open(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    return path
-
-
-_FOLDER: Path | None = None
-
-
-def _folder() -> Path:
-    global _FOLDER
-    if _FOLDER is None or not _FOLDER.is_dir():
-        _FOLDER = Path(tempfile.mkdtemp(prefix="ragqa-export-"))
-    return _FOLDER
+    folder = Path(tempfile.mkdtemp(prefix="ragqa-export-"))  # a fresh name: Gradio serves it by path
+    path = folder / f"ragqa-conversation-{time.strftime('%Y%m%d-%H%M%S')}{ExportFormat(fmt).suffix}"
+    path.write_text(text, encoding="utf-8")
+    return str(path)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from qa.cite import MARKER_RUN
+from qa.display import size_text, time_text
 from qa.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 200
@@ -229,12 +229,13 @@ def _citation_block(c: Citation, passage: Passage | None, show_scores: bool, tex
             f'<div class="ragqa-passage">{body}</div>{doc}</details>')
 
 
-def _passage_block(i: int, p: Passage, show_scores: bool, text_of: TextOf | None) -> str:
+def _passage_block(i: int, p: Passage, show_scores: bool, text_of: TextOf | None,
+                   kind: str = "ragqa-source ragqa-closest") -> str:
     title = html.escape(p.source, quote=True)
     window, offset = _window(p, text_of)
     summary = (f'<summary>{i}. <b title="{title}">{escape(source_name(p.source))}</b>{_where(p.where)}'
                f'{_score(p, show_scores)} — <q>{escape(short(p.text))}</q></summary>')
-    return (f'<details class="ragqa-source ragqa-closest">{summary}'
+    return (f'<details class="{kind}">{summary}'
             f'<div class="ragqa-passage">{_context_html(window, offset, p, [])}</div></details>')
 
 
@@ -262,7 +263,8 @@ def answer_message(answer: Answer, *, show_scores: bool = False, text_of: TextOf
         others = [(i, p) for i, p in enumerate(answer.passages, 1) if i - 1 not in cited]
         if others:  # what else the model read: available, but not presented as support
             parts.append(f'<details class="ragqa-also"><summary><small>Also retrieved ({len(others)})</small></summary>'
-                         + "".join(_passage_block(i, p, show_scores, text_of) for i, p in others) + "</details>")
+                         + "".join(_passage_block(i, p, show_scores, text_of, "ragqa-retrieved") for i, p in others)
+                         + "</details>")
         parts.append("</div>")
     elif answer.passages:
         parts.append('<div class="ragqa-sources"><div class="ragqa-sources-title"><small>Closest passages looked at'
@@ -303,23 +305,6 @@ def shown_path(source: str, roots: list[str]) -> str:
             continue
         return str(shown) if shown.parts else p.name  # a file given as a source itself: its name
     return source
-
-
-def size_text(n: int | None) -> str:
-    """A file size for people: "734 B", "12.3 KB", "4.0 MB" ("" when unknown)."""
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""  # pragma: no cover
-
-
-def time_text(t: float | None) -> str:
-    """When a source was indexed, in the server's local time: "2024-05-01 14:03" ("" when unknown)."""
-    return "" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
 SOURCES_HEADERS = ["source", "chunks", "pages", "size", "indexed"]

@@ -20,8 +20,10 @@ from pathlib import Path
 import gradio as gr
 
 import index
-from index import IndexCorruptError, IndexNotFoundError, IndexSettings
+from index import IndexSettings
 from index.layout import current_generation
+from index.manifest import Manifest
+from index.reader import describe as describe_manifest
 from index.uploads import MAX_UPLOAD_BYTES, UploadError, deletable, delete_source_file, save_upload, uploads_dir
 
 from . import render
@@ -59,14 +61,14 @@ def describe(settings: IndexSettings) -> Described:
         hit = _cache.get(key)
     if hit is not None and hit[0] == str(gen):
         return hit[1]
-    try:
-        loaded = index.load(settings)
-    except (IndexNotFoundError, IndexCorruptError):
+    try:  # the manifest alone: the table needs no vectors or BM25
+        manifest = Manifest.load(gen)
+    except (OSError, ValueError, TypeError):
         return Described([], [], [])
-    rows, skipped = loaded.describe()
-    described = Described(rows, skipped, list(loaded.manifest.excluded))
+    rows, skipped = describe_manifest(manifest)
+    described = Described(rows, skipped, list(manifest.excluded))
     with _cache_lock:
-        _cache[key] = (str(loaded.directory.resolve()), described)
+        _cache[key] = (str(gen), described)
     return described
 
 

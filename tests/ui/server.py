@@ -234,3 +234,20 @@ WATCH_ANSWER_JS = """
 
 TIMINGS_LINE = r"retrieval ([\d.]+) s · first token ([\d.]+) s · total ([\d.]+) s"
 """The timings line rendered under each answer (``ui.render._timings``)."""
+
+
+def choose_scope(page, *names: str) -> None:
+    """Pick sources in the "Answer from" dropdown (its choices arrive just after the page loads)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for name in names:
+        option = page.get_by_role("option", name=name)
+        for _ in range(20):
+            page.locator("#scope input").click()
+            try:
+                option.wait_for(timeout=3_000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+        option.click()
+    page.keyboard.press("Escape")

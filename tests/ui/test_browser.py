@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from index.sources import read_document
-from tests.ui.server import ARTIFACTS, TIMINGS_LINE, WATCH_ANSWER_JS
+from tests.ui.server import ARTIFACTS, TIMINGS_LINE, WATCH_ANSWER_JS, choose_scope
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.browser]
 
@@ -117,10 +117,10 @@ def test_evidence_is_shown_before_the_model_answers(page, ui_server, record_prop
     if shown > cited.count():  # uncited passages are kept, collapsed, apart from the sources
         assert also.count() == 1
         n_also = int(re.search(r"Also retrieved \((\d+)\)", also.locator(":scope > summary").inner_text()).group(1))
-        assert n_also == also.locator("details.ragqa-closest").count() >= 1
-        assert not also.locator("details.ragqa-closest").first.is_visible()
+        assert n_also == also.locator("details.ragqa-retrieved").count() >= 1
+        assert not also.locator("details.ragqa-retrieved").first.is_visible()
         also.locator(":scope > summary").click()
-        also.locator("details.ragqa-closest").first.wait_for(state="visible")
+        also.locator("details.ragqa-retrieved").first.wait_for(state="visible")
     timings = re.search(TIMINGS_LINE, answer.locator(".ragqa-timings").inner_text())
     assert timings, answer.locator(".ragqa-timings").inner_text()
 
@@ -149,8 +149,10 @@ def _download(page, button: str):
     page.locator(button).click()
     link = page.locator("#download a[download]").first
     link.wait_for(timeout=60_000)
-    page.wait_for_function("([el, old]) => el.getAttribute('href') && el.getAttribute('href') !== old",
-                           arg=[link.element_handle(), before], timeout=60_000)
+    # query the link afresh each time: the component re-renders it, so a handle to the old one never changes
+    page.wait_for_function("(old) => { const a = document.querySelector('#download a[download]');"
+                           " return a && a.getAttribute('href') && a.getAttribute('href') !== old; }",
+                           arg=before, timeout=60_000)
     with page.expect_download(timeout=60_000) as info:
         link.click()
     download = info.value
@@ -186,23 +188,6 @@ def test_download_the_conversation_as_markdown_and_json(page, ui_server):
     citation = first["citations"][0]
     assert citation["source"].endswith("003_e929be3b8f9030bd.txt")
     assert text[citation["start"]:citation["end"]] == citation["quote"]
-
-
-def choose_scope(page, *names: str) -> None:
-    """Pick sources in the "Answer from" dropdown (its choices arrive just after the page loads)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for name in names:
-        option = page.get_by_role("option", name=name)
-        for _ in range(20):
-            page.locator("#scope input").click()
-            try:
-                option.wait_for(timeout=3_000)
-                break
-            except PlaywrightTimeout:
-                page.keyboard.press("Escape")
-        option.click()
-    page.keyboard.press("Escape")
 
 
 def test_answer_from_the_chosen_source_only_with_the_whole_document(page, ui_server):
