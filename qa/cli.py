@@ -49,11 +49,13 @@ def cmd_index(args) -> int:
         print(f"ragqa: index update failed: {exc}", file=sys.stderr, flush=True)
 
     def on_sigterm(signum, frame):
-        raise KeyboardInterrupt  # the same clean stop as Ctrl-C
+        raise KeyboardInterrupt  # SIGTERM: the same clean stop as Ctrl-C
 
     settings = _settings(args)
     watcher = Watcher(settings, debounce=2.0 if args.debounce is None else args.debounce, on_error=on_error)
     previous = signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C too, explicitly: a process started in the background inherits SIGINT ignored, and Python keeps it so
+    previous_int = signal.signal(signal.SIGINT, on_sigterm)
     try:
         report = index.build(sources=args.paths or None, full=args.full, settings=settings, progress=not args.quiet)
         printer(sys.stdout)(report)
@@ -67,6 +69,7 @@ def cmd_index(args) -> int:
     finally:
         watcher.stop()
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous_int is None else previous_int)
     print("stopped watching", file=sys.stderr, flush=True)
     return 0
 
