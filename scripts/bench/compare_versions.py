@@ -27,6 +27,7 @@ from .common import OUT_DIR, ROOT, SHARED, parser
 
 def _eval(code: Path, questions: str, index_dir: Path, out: Path, extra: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(code), HF_HUB_OFFLINE="1", RAGQA_SOURCES=str(ROOT / "seeds"))
+    questions = str(Path(questions).resolve())  # each version runs in its own checkout: a relative path would miss
     cmd = [sys.executable, "-m", "qa", "--index-dir", str(index_dir), "eval", questions, "--json", str(out), *extra]
     subprocess.run(cmd, cwd=code, env=env, check=True, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
