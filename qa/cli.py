@@ -88,6 +88,8 @@ def _ensure_index(settings: index.IndexSettings) -> None:
 def cmd_ask(args) -> int:
     import qa
 
+    from .display import reading_summary
+
     config = qa.Config(index=_settings(args))
     if args.top_k is not None and args.top_k < 1:
         raise SystemExit("ragqa ask: --top-k must be at least 1")
@@ -102,7 +104,7 @@ def cmd_ask(args) -> int:
     result = None
     for event in pipeline.stream(args.question, top_k=top_k, sources=scope):
         if isinstance(event, qa.Retrieved) and args.stream:
-            print(reading_line(event.passages), file=sys.stderr, flush=True)
+            print(reading_summary(event.passages), file=sys.stderr, flush=True)
         elif isinstance(event, qa.Token) and args.stream:
             print(event.text, end="", file=sys.stderr, flush=True)
         elif isinstance(event, qa.Verified):
@@ -127,16 +129,6 @@ def cmd_ask(args) -> int:
     print(f"\n(retrieval {t.get('retrieve', 0):.2f}s, first token {t.get('first_token', 0):.2f}s, "
           f"total {t.get('total', 0):.2f}s)", file=sys.stderr)
     return 0
-
-
-def reading_line(passages) -> str:
-    """"Reading 5 passages from a.txt, b.pdf (p. 2) …": what the model is about to read."""
-    if not passages:
-        return "No passages found."
-    names: dict[str, None] = {}
-    for p in passages:
-        names[os.path.basename(p.source) + (f" (p. {p.page})" if p.page else "")] = None
-    return f"Reading {len(passages)} passage{'s' if len(passages) != 1 else ''} from {', '.join(names)} …"
 
 
 def cmd_sources(args) -> int:

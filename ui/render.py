@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.cite import MARKER_RUN
-from qa.display import size_text, time_text
+from qa.display import reading_summary, size_text, time_text
 from qa.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 200
@@ -72,13 +72,6 @@ def _where(place: str) -> str:
 def user_message(question: str) -> str:
     """The user's question as it appears in the chat."""
     return f'<div class="ragqa-question">{escape(question)}</div>'
-
-
-def reading_summary(passages: list[Passage]) -> str:
-    """"Reading 5 passages from a.txt, b.pdf …" (file names in order, each once)."""
-    names = list(dict.fromkeys(source_name(p.source) for p in passages))
-    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-    return f"Reading {len(passages)} passage{'s' if len(passages) != 1 else ''} from {shown} …"
 
 
 def _evidence_list(passages: list[Passage]) -> str:
