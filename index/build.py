@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from .chunk import chunk_document
 from .embed import get_embedder
+from .embed_openai import EmbedServerError
 from .layout import CHUNKS, CURRENT, TEXTS, current_generation, gc_generations, read_chunks
 from .lexical import BM25Index
 from .manifest import FILE as MANIFEST
@@ -29,7 +30,7 @@ from .outline import Outline
 from .reader import FIX, IndexCorruptError, verify_generation
 from .settings import IndexSettings
 from .sources import SourceError, detect_encoding, discover, file_sha256, read_document, text_outline, text_windows
-from .store import load_store, new_store
+from .store import load_store, new_store, reusable
 from .types import BuildReport, Chunk, Document, Skipped
 
 Progress = Callable[[str, int, int], None]
@@ -164,7 +165,8 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
         targets = removal_targets(remove, old)
         roots = [r for r in roots if not any(_under(r, t) for t in targets)]
         excluded = sorted(set(excluded) | set(targets))
-    if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, settings.store)):
+    if old is not None and (full or not old.compatible(embedder.id, embedder.dim, chunk_cfg, settings.store)
+                            or not reusable(old.store, old_dir)):
         full = True
     if old_dir is not None and not full:
         problem = "its manifest is unreadable" if old is None else verify_generation(old_dir, old)
@@ -221,8 +223,8 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
         files_meta: dict[str, dict] = {}
         next_id = 0
     else:
-        chunks = read_chunks(old_dir)
         store = load_store(old.store, old_dir)
+        chunks = [] if store.holds_chunks else read_chunks(old_dir)  # a corpus store keeps the chunks itself
         files_meta = {s: dict(e) for s, e in old.files.items()}
         next_id = old.next_id
         renamed_old = set(p.renamed.values())
@@ -234,6 +236,8 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
         chunks = [c for c in chunks if c.id not in gone]
         for new_src, old_src in p.renamed.items():
             files_meta[new_src] = files_meta.pop(old_src)
+            if store.holds_chunks:
+                store.rename(old_src, new_src)
             for c in chunks:
                 if c.source == old_src:
                     c.source = new_src
@@ -262,8 +266,12 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
                 new_chunks.extend(doc_chunks)
                 if progress:
                     progress("embedding", len(new_chunks), len(new_chunks))
-                if not doc.offsets_in_file:
+                if store.holds_chunks:  # the store keeps every document's text, which offsets refer to
+                    store.add_text(sha, offset, doc.text)
+                elif not doc.offsets_in_file:
                     texts_to_keep[sha] = doc.text
+        except EmbedServerError:  # the embedding server, not this file: stop, the current index stays as it is
+            raise
         except Exception as exc:  # one bad file never stops the build
             store.delete(np.array(ids, dtype=np.int64))
             gone = set(ids)
@@ -302,7 +310,7 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
     )
     _write_generation(root, old_dir, manifest, chunks, store, texts_to_keep)
     report.skipped = skipped
-    report.chunks = len(chunks)
+    report.chunks = store.count() if store.holds_chunks else len(chunks)
     report.embedded = len(new_chunks)
     report.seconds = time.perf_counter() - t0
     return report
@@ -347,7 +355,10 @@ def _embed_into(store, embedder, chunks: list[Chunk], batch_size: int) -> None:
     for i in range(0, len(chunks), step):
         part = chunks[i : i + step]
         vectors = embedder.encode([c.text for c in part], batch_size=batch_size)
-        store.add(np.array([c.id for c in part], dtype=np.int64), vectors)
+        if store.holds_chunks:
+            store.add_chunks(part, vectors)
+        else:
+            store.add(np.array([c.id for c in part], dtype=np.int64), vectors)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -361,25 +372,12 @@ def _fsync_dir(path: Path) -> None:
 def _write_generation(root: Path, old_dir: Path | None, manifest: Manifest, chunks, store, texts) -> None:
     tmp = root / f"tmp-{time.time_ns()}-{os.getpid()}"
     tmp.mkdir()
-    with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
-        for c in chunks:
-            row = {"id": c.id, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
-            if c.page is not None:
-                row["page"] = c.page
-            if c.section is not None:
-                row["section"] = c.section
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    # BM25 first: its build is the memory peak, and the vector store is smaller before save() settles its type.
-    BM25Index.build([c.text for c in chunks]).save(tmp / "bm25")
-    store.save(tmp)
-    manifest.store_index = store.describe()
-    (tmp / TEXTS).mkdir()
-    needed = {e["sha256"] for e in manifest.files.values() if e["kind"] != "text"}
-    for sha in needed:
-        if sha in texts:
-            (tmp / TEXTS / f"{sha}.txt").write_text(texts[sha], encoding="utf-8")
-        elif old_dir is not None and (old_dir / TEXTS / f"{sha}.txt").exists():
-            shutil.copyfile(old_dir / TEXTS / f"{sha}.txt", tmp / TEXTS / f"{sha}.txt")
+    if store.holds_chunks:  # chunks, BM25 and texts live in the store: the folder holds the manifest and milvus.json
+        store.keep_texts({e["sha256"] for e in manifest.files.values()})
+        store.save(tmp)
+        manifest.store_index = store.describe()
+    else:
+        _write_local(tmp, old_dir, manifest, chunks, store, texts)
     manifest.checksums = checksum_files(tmp)
     for f in sorted(tmp.rglob("*"), reverse=True):  # files first, then their folders
         if f.is_file():
@@ -400,3 +398,26 @@ def _write_generation(root: Path, old_dir: Path | None, manifest: Manifest, chun
     os.replace(link, root / CURRENT)  # the atomic switch
     _fsync_dir(root)
     gc_generations(root)
+
+
+def _write_local(tmp: Path, old_dir: Path | None, manifest: Manifest, chunks, store, texts) -> None:
+    """Chunks, BM25, the vector store and the extracted texts into the generation folder ``tmp``."""
+    with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
+        for c in chunks:
+            row = {"id": c.id, "source": c.source, "start": c.start, "end": c.end, "text": c.text}
+            if c.page is not None:
+                row["page"] = c.page
+            if c.section is not None:
+                row["section"] = c.section
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # BM25 first: its build is the memory peak, and the vector store is smaller before save() settles its type.
+    BM25Index.build([c.text for c in chunks]).save(tmp / "bm25")
+    store.save(tmp)
+    manifest.store_index = store.describe()
+    (tmp / TEXTS).mkdir()
+    needed = {e["sha256"] for e in manifest.files.values() if e["kind"] != "text"}
+    for sha in needed:
+        if sha in texts:
+            (tmp / TEXTS / f"{sha}.txt").write_text(texts[sha], encoding="utf-8")
+        elif old_dir is not None and (old_dir / TEXTS / f"{sha}.txt").exists():
+            shutil.copyfile(old_dir / TEXTS / f"{sha}.txt", tmp / TEXTS / f"{sha}.txt")

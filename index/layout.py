@@ -2,7 +2,9 @@
 
 ``INDEX_DIR/current`` is a symlink to the live generation ``gen-<ns>/``, which holds
 ``manifest.json``, ``chunks.jsonl``, ``vectors.faiss``, ``bm25/`` and ``texts/`` (extracted
-text of HTML and PDF sources). Builds write ``tmp-*`` folders and switch the link at the end.
+text of HTML and PDF sources); with the Milvus store, only ``manifest.json`` and ``milvus.json``
+(and ``milvus.db/``, Milvus Lite's folder, when no URI is set). Builds write ``tmp-*`` folders and
+switch the link at the end.
 """
 
 from __future__ import annotations

@@ -32,6 +32,12 @@ def tokenize(texts: list[str], bigrams: bool = True) -> list[list[str]]:
     return [list(w) + [f"{a}_{b}" for a, b in zip(w, w[1:])] for w in words]
 
 
+def terms(texts: list[str]) -> list[str]:
+    """Each text's BM25 terms (:func:`tokenize`: stems and bigrams) as one string, separated by spaces: what a
+    store with its own full-text search indexes, so that its BM25 ranks the terms bm25s ranks."""
+    return [" ".join(t) for t in tokenize(texts)]
+
+
 def token_ids(texts: list[str], vocab: dict[str, int], bigrams: bool = True, batch: int = 2000) -> list[array]:
     """``tokenize`` each text into compact arrays of ids from ``vocab`` (extended in place).
 

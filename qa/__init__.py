@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import index as _index  # noqa: F401  (sets the offline environment first)
 
 from .config import Config, LLMSettings, RetrievalSettings
-from .events import Event, Retrieved, Token, Verified
+from .events import Event, Retrieved, Token, Translating, Verified
 from .export import ExportFormat, export
 from .pipeline import Pipeline
 from .scope import SourceNotFoundError
@@ -25,7 +25,7 @@ from .types import Answer, Citation, Passage, Sentence
 __all__ = [
     "answer", "stream", "retrieve", "configure", "pipeline", "reload",
     "Answer", "Citation", "Passage", "Sentence", "Config", "LLMSettings", "RetrievalSettings", "Pipeline",
-    "SourceNotFoundError", "export", "ExportFormat", "Event", "Retrieved", "Token", "Verified",
+    "SourceNotFoundError", "export", "ExportFormat", "Event", "Retrieved", "Token", "Translating", "Verified",
 ]
 
 _default: Pipeline | None = None

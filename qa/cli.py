@@ -17,6 +17,7 @@ import sys
 
 import index
 from index import IndexCorruptError, IndexLockedError, IndexNotFoundError
+from index.embed_openai import EmbedServerError
 from index.store.milvus import MilvusUnavailableError
 
 from .llm.openai import LLMServerError
@@ -89,6 +90,7 @@ def cmd_ask(args) -> int:
     import qa
 
     from .display import reading_summary
+    from .language import name as language_name
 
     config = qa.Config(index=_settings(args))
     if args.top_k is not None and args.top_k < 1:
@@ -107,11 +109,17 @@ def cmd_ask(args) -> int:
             print(reading_summary(event.passages), file=sys.stderr, flush=True)
         elif isinstance(event, qa.Token) and args.stream:
             print(event.text, end="", file=sys.stderr, flush=True)
+        elif isinstance(event, qa.Translating) and args.stream:
+            print(f"\n(verified; translating it into {language_name(event.language)}…)", end="", file=sys.stderr,
+                  flush=True)
         elif isinstance(event, qa.Verified):
             result = event.answer
     assert result is not None
     if args.stream:
         print("\n(unverified text above; the verified answer:)\n", file=sys.stderr, flush=True)
+    if result.translation:  # asked in another language: the translation, then the verified original it came from
+        print(result.translation)
+        print(f"\n(translated from {language_name(result.translated_from)} by the model; the verified original:)")
     print(result.text)
     if result.citations:
         print()
@@ -126,8 +134,9 @@ def cmd_ask(args) -> int:
         for p in result.passages[:3]:
             print(f"  {p.source} [{p.start}:{p.end}]: {' '.join(p.text.split())[:160]}…", file=sys.stderr)
     t = result.timings
+    translation = f", translation {t['translate']:.2f}s" if "translate" in t else ""
     print(f"\n(retrieval {t.get('retrieve', 0):.2f}s, first token {t.get('first_token', 0):.2f}s, "
-          f"total {t.get('total', 0):.2f}s)", file=sys.stderr)
+          f"total {t.get('total', 0):.2f}s{translation})", file=sys.stderr)
     return 0
 
 
@@ -189,6 +198,7 @@ def cmd_eval(args) -> int:
 
 def cmd_ui(args) -> int:
     from ui.auth import AuthError, credentials, login_for  # before Gradio is imported: a refusal is immediate
+    from ui.gate import waiting_from_env
 
     settings = _settings(args)
     try:  # before anything is loaded: serving beyond this machine without a login is refused at once
@@ -196,6 +206,7 @@ def cmd_ui(args) -> int:
     except AuthError as exc:
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return 2
+    waiting = waiting_from_env(os.environ)  # RAGQA_UI_QUEUE; a bad value is a one-line error (exit 2), here
     if auth is None and not _loopback(args.host):
         print(f"ragqa: warning: serving on {args.host} without a login (--no-auth)", file=sys.stderr)
     watcher = None
@@ -217,7 +228,7 @@ def cmd_ui(args) -> int:
     try:
         from ui.app import launch
 
-        launch(host=args.host, port=args.port, index_settings=settings, auth=auth)
+        launch(host=args.host, port=args.port, index_settings=settings, auth=auth, waiting=waiting)
     finally:
         if watcher is not None:
             watcher.stop()
@@ -309,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (IndexNotFoundError, IndexCorruptError, IndexLockedError, ModelFileError, ValueError,
-            FileNotFoundError, LLMServerError, MilvusUnavailableError) as exc:
+            FileNotFoundError, LLMServerError, MilvusUnavailableError, EmbedServerError) as exc:
         print(f"ragqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ from pathlib import Path
 from index.settings import IndexSettings
 
 from .cite import Thresholds
+from .language import LanguageSettings
 
 
 def _env_number(name: str, default, cast):
@@ -139,3 +140,5 @@ class Config:
     llm: LLMSettings = field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     verify: VerifySettings = field(default_factory=VerifySettings)
+    language: LanguageSettings = field(default_factory=LanguageSettings)
+    """Questions in another language than the sources' (``RAGQA_SOURCES_LANGUAGE``, ``RAGQA_TRANSLATE``)."""

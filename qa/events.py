@@ -2,8 +2,9 @@
 
 ``Retrieved`` arrives as soon as retrieval is done (milliseconds, before the model reads anything),
 so a caller can show the passages being read; ``Token`` carries each piece of the model's unverified
-text; ``Verified`` carries the :class:`~qa.types.Answer` after verification, always last. Match on
-the type::
+text; ``Verified`` carries the :class:`~qa.types.Answer` after verification, always last. A question
+in another language than the sources' also gets ``Translating`` (the verified answer, before its
+translation) just before ``Verified``. Match on the type::
 
     for event in qa.stream("Who founded Sogou?"):
         match event:
@@ -39,10 +40,20 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Translating:
+    """Only for a question in another language than the sources': the answer verified in the sources'
+    language, sent while it is being translated into the question's ``language`` (then comes ``Verified``,
+    with the translation in ``Answer.translation``)."""
+
+    answer: Answer
+    language: str
+
+
+@dataclass(frozen=True)
 class Verified:
     """The verified answer; always the last event."""
 
     answer: Answer
 
 
-Event = Retrieved | Token | Verified
+Event = Retrieved | Token | Translating | Verified

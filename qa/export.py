@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from enum import StrEnum
 
+from .language import name as language_name
 from .types import Answer
 
 
@@ -41,6 +42,9 @@ def to_markdown(answers: list[Answer], title: str = "ragqa conversation") -> str
             if a.rejected:
                 out += [f"*The model's answer could not be verified ({a.rejected}).*", ""]
         else:
+            if a.translation:  # asked in another language: the translation, then the verified original
+                out += [a.translation.strip(), "", f"*Translated from {language_name(a.translated_from)} by the model; "
+                        "the verified original:*", ""]
             out += [a.text.strip(), ""]
             for c in a.citations:
                 where = f", {c.where}" if c.where else ""

@@ -12,10 +12,11 @@ from index.embed import get_embedder
 from index.layout import current_generation
 from index.reader import IndexNotFoundError
 
-from . import cite
+from . import cite, crosslingual
+from . import language as _language
 from .config import Config
 from .context import select_excerpts
-from .events import Event, Retrieved, Token, Verified
+from .events import Event, Retrieved, Token, Translating, Verified
 from .evidence import Evidence
 from .llm import LLM, load_llm
 from .prompt import REFUSAL, answer_messages, condense_messages, judge_messages, repair_messages
@@ -37,6 +38,8 @@ class Pipeline:
         self._llm = llm
         self._index: Index | None = None
         self._lock = threading.Lock()
+        if self.config.language.translate:  # the language detector takes ~2 s to build: not on the first question
+            _language.warm_up()
 
     # -- heavy things, loaded lazily -------------------------------------------------------
     @property
@@ -134,14 +137,19 @@ class Pipeline:
         t0 = time.perf_counter()
         question, notes = _check_question(question, self._count_tokens, self._question_tokens())
         keep = self.scope(sources, keep)  # before any model work: a pattern that matches nothing is an error
-        standalone = self.condense(question, history) if history else question
+        # a question in another language than the sources' is asked in theirs (qa.crosslingual); else no model call
+        language = crosslingual.question_language(self, question)
+        asked, t_translate = crosslingual.to_sources(self, question) if language else (question, 0.0)
+        standalone = self.condense(asked, history) if history else asked
         passages = self.retrieve(standalone, top_k, keep)
         t_retrieve = time.perf_counter() - t0
         timings = {"retrieve": round(t_retrieve, 3)}
         if not passages:
             yield Retrieved([], standalone, round(t_retrieve, 3))
-            yield Verified(Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
-                                  "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"]))
+            empty = Answer(question, REFUSAL, True, timings={**timings, "first_token": 0.0,
+                           "total": round(time.perf_counter() - t0, 3)}, notes=notes + ["the index is empty"],
+                           standalone_question=standalone if standalone != question else None)
+            yield Verified(crosslingual.translated(self, empty, language, t_translate) if language else empty)
             return
         # shown at once: the sentence work below takes ~0.6 s (scripts/bench/evidence_first, 2026-11-25)
         yield Retrieved(list(passages), standalone, round(t_retrieve, 3))
@@ -166,7 +174,7 @@ class Pipeline:
         dropped = sum(1 for s in verdict.sentences if s.issue and not s.citations)
         if dropped and not verdict.refused:
             notes.append(f"{dropped} sentence(s) of the model's answer had no support in the sources and were left out")
-        yield Verified(Answer(
+        answer = Answer(
             question=question,
             text=verdict.text,
             refused=verdict.refused,
@@ -179,7 +187,11 @@ class Pipeline:
             repair=repaired,
             notes=notes,
             rejected=verdict.reason if verdict.refused else None,
-        ))
+        )
+        if language:  # the verified answer first, then its translation into the question's language
+            yield Translating(answer, language)
+            answer = crosslingual.translated(self, answer, language, t_translate)
+        yield Verified(answer)
 
     def settle(self, evidence: Evidence, raw: str) -> tuple[cite.Verdict, str | None]:
         """The verdict on ``raw``; when verification rejected it (not when the model itself refused), the

@@ -1,5 +1,10 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates, fused, then widened.
 
+With the whole index in Milvus (``RAGQA_STORE=milvus``) the fusion runs there (``hybrid_search``): ``"rrf"`` with
+Milvus's RRF ranker, which is this module's :func:`fuse` with equal weights (RRF with unequal weights is fused
+here, from Milvus's dense and BM25 lists), and ``"score"`` with its weighted ranker, which normalises scores its
+own way (arctan), not by the best score.
+
 Two fusions are available (``RetrievalSettings.fusion``):
 
 * ``"rrf"`` (default): weighted reciprocal rank fusion;
@@ -59,15 +64,17 @@ def fuse_scores(results: list[list[tuple[int, float]]], weights: list[float]) ->
 
 def _widen(index: Index, chunk: Chunk, window: int) -> tuple[int, int]:
     """The span of ``chunk`` and up to ``window`` neighbouring chunks of its source on each side."""
-    pos = index.by_id[chunk.id]
-    lo = hi = pos
-    chunks = index.chunks
-    while lo > pos - window and lo > 0 and chunks[lo - 1].source == chunk.source and chunks[lo - 1].start < chunk.start:
-        lo -= 1
-    while hi < pos + window and hi + 1 < len(chunks) and chunks[hi + 1].source == chunk.source \
-            and chunks[hi + 1].end > chunk.end:
-        hi += 1
-    return min(chunks[lo].start, chunk.start), max(chunks[hi].end, chunk.end)
+    before, after = index.neighbours(chunk, window)
+    lo = hi = chunk
+    for c in reversed(before):
+        if c.source != chunk.source or c.start >= chunk.start:
+            break
+        lo = c
+    for c in after:
+        if c.source != chunk.source or c.end <= chunk.end:
+            break
+        hi = c
+    return min(lo.start, chunk.start), max(hi.end, chunk.end)
 
 
 def passage_for(index: Index, chunk: Chunk, score: float, window: int) -> Passage:
@@ -76,11 +83,12 @@ def passage_for(index: Index, chunk: Chunk, score: float, window: int) -> Passag
         start, end = _widen(index, chunk, window)
         if (start, end) != (chunk.start, chunk.end):
             try:
-                text = index.text_of(chunk.source)
+                text = index.excerpt(chunk.source, start, end)
             except Exception:  # source gone or unreadable: the chunk alone is still exact
                 text = None
-            if text is not None and text[chunk.start : chunk.end] == chunk.text:
-                return Passage(chunk.source, start, end, text[start:end], round(score, 6), chunk.id,
+            if text is not None and len(text) == end - start \
+                    and text[chunk.start - start : chunk.end - start] == chunk.text:
+                return Passage(chunk.source, start, end, text, round(score, 6), chunk.id,
                                *index.locate(chunk.source, start))
     return Passage(chunk.source, chunk.start, chunk.end, chunk.text, round(score, 6), chunk.id,
                    *index.locate(chunk.source, chunk.start))
@@ -100,28 +108,39 @@ def retrieve(
     ``keep`` (source path → bool) restricts retrieval to the chunks of the sources it accepts,
     inside the vector store and BM25 (not by over-fetching and discarding).
     """
-    if top_k <= 0 or not index.chunks:
+    if top_k <= 0 or not index.size:
         return []
-    rows = index.rows_where(keep) if keep is not None else None
+    rows = index.scope(keep) if keep is not None else None
     if rows is not None and len(rows) == 0:
         return []
     n = max(settings.candidates, top_k)
     vec = embedder.encode([question])[0] if query_vector is None else query_vector
-    dense = [(c.id, s) for c, s in index.dense(vec, n, rows)]
-    lexical = [(c.id, s) for c, s in index.lexical(question, n, rows)]
-    weights = [settings.dense_weight, settings.lexical_weight]
-    if settings.fusion == "rrf":
-        fused = fuse([[cid for cid, _ in dense], [cid for cid, _ in lexical]], weights, settings.rrf_k)
-    elif settings.fusion == "score":
-        fused = fuse_scores([dense, lexical], weights)
-    else:
-        raise ValueError(f"unknown fusion {settings.fusion!r}: use 'score' or 'rrf'")
     out: list[Passage] = []
-    for cid, score in fused:
-        c = index.chunks[index.by_id[cid]]
+    for c, score in ranked(index, question, vec, n, rows, settings):
         if any(p.source == c.source and p.start <= c.start and c.end <= p.end for p in out):
             continue  # already inside a returned passage
         out.append(passage_for(index, c, score, settings.window))
         if len(out) >= top_k:
             break
     return out
+
+
+def ranked(index: Index, question: str, vector: np.ndarray, n: int, rows: np.ndarray | None,
+           settings: RetrievalSettings) -> list[tuple[Chunk, float]]:
+    """Chunks ranked by dense and lexical retrieval fused as ``settings`` says, best first: in the store when it
+    fuses (Milvus ``hybrid_search``), else here from ``n`` dense and ``n`` lexical candidates."""
+    if settings.fusion not in ("rrf", "score"):
+        raise ValueError(f"unknown fusion {settings.fusion!r}: use 'score' or 'rrf'")
+    weights = (settings.dense_weight, settings.lexical_weight)
+    if index.fuses:
+        found = index.hybrid(question, vector, n, rows, settings.fusion, weights, settings.rrf_k)
+        if found is not None:
+            return found
+    dense = index.dense(vector, n, rows)
+    lexical = index.lexical(question, n, rows)
+    chunks = {c.id: c for c, _ in dense + lexical}
+    if settings.fusion == "rrf":
+        fused = fuse([[c.id for c, _ in dense], [c.id for c, _ in lexical]], list(weights), settings.rrf_k)
+    else:
+        fused = fuse_scores([[(c.id, s) for c, s in dense], [(c.id, s) for c, s in lexical]], list(weights))
+    return [(chunks[cid], score) for cid, score in fused]

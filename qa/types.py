@@ -88,6 +88,19 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     rejected: str | None = None
     """Why the model's answer was refused by verification (None: shown, or the model itself refused)."""
+    language: str | None = None
+    """The question's language (ISO 639-1) when it was not the sources': the question was translated for
+    retrieval (``standalone_question``) and ``text`` is the answer verified in the sources' language."""
+    translation: str | None = None
+    """``text`` translated into ``language``, with exactly the same ``[n]`` markers (citations and quotes stay
+    the original's); None when the question was in the sources' language or the translation failed its check."""
+    translated_from: str | None = None
+    """The language ``translation`` was translated from (the sources'), when there is one."""
+
+    @property
+    def shown(self) -> str:
+        """What the user reads: the translation when there is one, else the verified text."""
+        return self.translation or self.text
 
     def to_dict(self) -> dict:
         d = asdict(self)

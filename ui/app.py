@@ -6,7 +6,8 @@ Named API endpoints (``gradio_client.Client(url).predict(..., api_name=...)``):
 - ``/chat`` (message, sources=[]) → the verified answer text with ``[n]`` markers and a "Sources:" list
   (``[1] report.pdf (p. 2 · Results): "quote"``); ``sources`` limits the answer to indexed sources named
   by file name, glob pattern, folder or path (empty: all). The conversation is kept per client session,
-  so follow-ups work.
+  so follow-ups work. When the line in front of the model is full (:mod:`ui.gate`), it fails at once with
+  "The server is busy answering other questions; try again in a moment." (``gradio_client``: ``AppError``).
 - ``/add_sources`` (files) → (status lines, indexed sources table).
 - ``/sources`` () → the indexed sources table (source, chunks, pages, size, indexed).
 - ``/export`` (format="markdown" | "json") → a file with this session's questions and verified answers
@@ -25,12 +26,18 @@ from . import chat as chat_handlers
 from . import render
 from . import sources as source_handlers
 from .export import export_file
+from .gate import DEFAULT_SLOTS, DEFAULT_WAITING, Gate
 
-CHAT_CONCURRENCY = 2
-"""Questions processed at once (the model is one shared instance behind a lock; one retrieves while another generates)."""
+CHAT_CONCURRENCY = DEFAULT_SLOTS
+"""Questions answered at once (the model is one shared instance behind a lock; one retrieves while another
+generates). Chat events are not bounded by Gradio's queue but by the :class:`ui.gate.Gate` in front of the
+model: ``CHAT_CONCURRENCY`` answered, ``RAGQA_UI_QUEUE`` waiting, and any more told at once that the server is
+busy."""
 
 QUEUE_SIZE = 64
-"""Requests that may wait in the queue before new ones are turned away."""
+"""Events of any kind (page loads, uploads, removals) that may wait in Gradio's queue before new ones are
+turned away with Gradio's own "busy" error. Questions do not wait there: they pass straight to the gate, which
+answers its own one-line busy message, so this is only a backstop against a flood of requests."""
 
 CSS = """
 .ragqa-cite { font-weight: 600; color: var(--color-accent); }
@@ -52,6 +59,11 @@ mark.ragqa-span { background: #ffe58a; color: #111; padding: 0 1px; }
 .ragqa-error { color: var(--error-text-color, #b91c1c); }
 .ragqa-where { opacity: 0.75; font-weight: normal; }
 .ragqa-doc { margin: 0.2em 0 0.5em; }
+.ragqa-translated { font-weight: 600; text-transform: uppercase; font-size: 0.8em; letter-spacing: 0.04em;
+  border: 1px solid var(--border-color-primary); border-radius: 3px; padding: 0 0.3em; }
+.ragqa-original { margin: 0.2em 0 0.3em; opacity: 0.85; }
+.ragqa-original summary { cursor: pointer; }
+.ragqa-original-text { margin: 0.2em 0 0.3em; padding-left: 0.5em; border-left: 3px solid var(--border-color-primary); }
 .ragqa-doc-cut { opacity: 0.7; }
 .ragqa-doc-text { position: relative; max-height: 24em; overflow: auto; white-space: pre-wrap; font-size: 0.9em;
   line-height: 1.45; padding: 0.4em 0.6em; margin-top: 0.3em; border: 1px solid var(--border-color-primary);
@@ -106,18 +118,24 @@ def _theme() -> gr.themes.Base:
 
 
 def build_app(pipeline: qa.Pipeline | None = None, index_settings: IndexSettings | None = None,
-              max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
-    """The chat app over ``pipeline`` (default: one built from ``index_settings``), with its event queue set up."""
+              max_upload_bytes: int = MAX_UPLOAD_BYTES, gate: Gate | None = None) -> gr.Blocks:
+    """The chat app over ``pipeline`` (default: one built from ``index_settings``), with its event queue set up.
+
+    ``gate`` is the line in front of the model (default: :data:`CHAT_CONCURRENCY` answered at once and
+    ``ui.gate.DEFAULT_WAITING`` waiting); it is kept as ``app.ragqa_gate``.
+    """
     if pipeline is None:
         pipeline = qa.Pipeline(qa.Config(index=index_settings or IndexSettings()))
+    if gate is None:
+        gate = Gate(CHAT_CONCURRENCY, DEFAULT_WAITING)
     settings = pipeline.config.index if index_settings is None else index_settings
     default_k = pipeline.config.retrieval.top_k
 
     def respond(message, chat, turns, top_k, show_scores, scope):
-        yield from chat_handlers.respond(pipeline, message, chat, turns, top_k, show_scores, scope)
+        yield from chat_handlers.respond(pipeline, message, chat, turns, top_k, show_scores, scope, gate=gate)
 
     def api_chat(message, sources, turns):
-        yield from chat_handlers.api_chat(pipeline, message, turns, sources)
+        yield from chat_handlers.api_chat(pipeline, message, turns, sources, gate=gate)
 
     def rerender(turns, show_scores):
         return chat_handlers.render_turns(turns or [], pipeline, bool(show_scores))
@@ -225,8 +243,10 @@ def build_app(pipeline: qa.Pipeline | None = None, index_settings: IndexSettings
         api_format = gr.Textbox("markdown", visible=False)
         api_file = gr.File(visible=False)
 
+        # questions are let through Gradio's queue at once (concurrency_limit=None) and wait at the gate instead,
+        # which shows each one its place in the line and turns the overflow away at once with a clear message
         chat_event = dict(fn=respond, inputs=[question, chatbot, turns, top_k, show_scores, scope],
-                          outputs=[chatbot, turns, question], concurrency_id="chat", concurrency_limit=CHAT_CONCURRENCY,
+                          outputs=[chatbot, turns, question], concurrency_id="chat", concurrency_limit=None,
                           show_progress="hidden")
         # one event for Enter and the button: a second question waits until the answer being streamed is done
         gr.on([question.submit, send.click], **chat_event, api_visibility="private", trigger_mode="once")
@@ -247,28 +267,32 @@ def build_app(pipeline: qa.Pipeline | None = None, index_settings: IndexSettings
         api_format.submit(api_export, inputs=[turns, api_format], outputs=[api_file], api_name="export")
         cancel_btn.click(cancel_remove, outputs=[confirm, pending], api_visibility="private", queue=False)
         api_message.submit(api_chat, inputs=[api_message, api_sources, turns], outputs=[api_answer, turns],
-                           api_name="chat", concurrency_id="chat", concurrency_limit=CHAT_CONCURRENCY)
+                           api_name="chat", concurrency_id="chat", concurrency_limit=None)
         app.load(list_sources, outputs=[table], api_name="sources").then(  # after: the index is described once
             refresh_panel, inputs=[scope], outputs=[skipped, scope], api_visibility="private")
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=QUEUE_SIZE)
+    app.ragqa_gate = gate
     return app
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, index_settings: IndexSettings | None = None,
            pipeline: qa.Pipeline | None = None, block: bool = True,
-           auth: list[tuple[str, str]] | None = None) -> gr.Blocks:
+           auth: list[tuple[str, str]] | None = None, waiting: int = DEFAULT_WAITING) -> gr.Blocks:
     """Serve the chat at ``http://host:port`` (loopback only by default) with nothing sent off the machine.
 
     ``auth`` (``[(user, password), ...]``, see :mod:`ui.auth`) puts Gradio's login in front of the page
-    and every API endpoint.
+    and every API endpoint. ``waiting`` (``RAGQA_UI_QUEUE``) is how many questions may wait for the model
+    beyond the :data:`CHAT_CONCURRENCY` being answered; more are told the server is busy.
     """
     if pipeline is None:
         pipeline = qa.configure(qa.Config(index=index_settings or IndexSettings()))
-    app = build_app(pipeline, index_settings)
+    app = build_app(pipeline, index_settings, gate=Gate(CHAT_CONCURRENCY, waiting))
     pipeline.llm  # noqa: B018  (load the model now, not on the first question)
     app.launch(
         server_name=host, server_port=port, share=False, inbrowser=False, show_error=True,
         max_file_size=MAX_UPLOAD_BYTES, prevent_thread_lock=not block, quiet=False,
+        # every question in the line holds a worker thread while it waits: leave room for page loads and uploads
+        max_threads=max(40, CHAT_CONCURRENCY + waiting + 16),
         theme=_theme(), css=CSS, js=SCRIPT, footer_links=["api"], run_history=False, enable_monitoring=False,
         ssr_mode=False, pwa=False, mcp_server=False, auth=auth or None,
         auth_message="ragqa: sign in to ask questions about these documents." if auth else None,

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 import gradio as gr
 
 from index import IndexCorruptError, IndexNotFoundError
-from qa import Answer, Event, Pipeline, Retrieved, Token, Verified
+from qa import Answer, Event, Pipeline, Retrieved, Token, Translating, Verified
 
 from . import render
+from .gate import BUSY_MESSAGE, Gate, Ticket
 
 log = logging.getLogger("ragqa.ui")
 
 HISTORY_TURNS = 3
 """How many earlier (question, answer) pairs a follow-up is condensed with."""
+
+WAIT_POLL = 1.0
+"""Seconds between looks at a waiting question's place in the line (the chat shows it as it moves)."""
 
 
 @dataclass
@@ -70,6 +74,15 @@ def ask(pipeline: Pipeline, question: str, turns: list[Turn], top_k: int | None 
     return pipeline.stream(question, top_k=top_k, history=history or None, sources=_scope(sources))
 
 
+def _enter(gate: Gate | None, message: str) -> tuple[bool, Ticket | None]:
+    """Take a place in the model's line: (admitted, ticket). Without a gate, or for a question with nothing to
+    ask (the pipeline refuses it at once), no place is needed: (True, None)."""
+    if gate is None or not any(ch.isalnum() for ch in message):
+        return True, None
+    ticket = gate.enter()
+    return ticket is not None, ticket
+
+
 def render_turns(turns: list[Turn], pipeline: Pipeline, show_scores: bool) -> list[dict]:
     """The whole conversation as chat messages (used when the display settings change)."""
     text_of = _text_of(pipeline)
@@ -85,17 +98,45 @@ def render_turns(turns: list[Turn], pipeline: Pipeline, show_scores: bool) -> li
 
 
 def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: list[Turn] | None, top_k: float,
-            show_scores: bool, sources: list[str] | None = None) -> Iterator[tuple[list[dict], list[Turn], str]]:
+            show_scores: bool, sources: list[str] | None = None,
+            gate: Gate | None = None) -> Iterator[tuple[list[dict], list[Turn], str]]:
     """The chat's submit handler: yields (chat messages, conversation, cleared input) as the answer streams.
 
-    ``sources`` is the "Answer from" selection (source paths; empty: all sources).
+    ``sources`` is the "Answer from" selection (source paths; empty: all sources). With a ``gate``, the
+    question first takes its place in the model's line (the chat shows how many are ahead of it); when the
+    line is full it gets :data:`ui.gate.BUSY_MESSAGE` at once and stays in the input box, to ask again.
     """
     message = message or ""
     chat = list(chat or [])
     turns = list(turns or [])
     chat.append({"role": "user", "content": render.user_message(message)})
-    chat.append({"role": "assistant", "content": render.streaming_message("")})
+    admitted, ticket = _enter(gate, message)
+    if not admitted:
+        turns.append(Turn(message, error=BUSY_MESSAGE))
+        chat.append({"role": "assistant", "content": render.busy_message(BUSY_MESSAGE)})
+        yield list(chat), turns, message
+        return
+    try:
+        yield from _respond(pipeline, message, chat, turns, top_k, show_scores, sources, gate, ticket)
+    finally:
+        if ticket is not None:
+            gate.leave(ticket)
+
+
+def _respond(pipeline: Pipeline, message: str, chat: list[dict], turns: list[Turn], top_k: float, show_scores: bool,
+             sources: list[str] | None, gate: Gate | None,
+             ticket: Ticket | None) -> Iterator[tuple[list[dict], list[Turn], str]]:
+    ahead = gate.ahead(ticket) if ticket is not None else 0
+    chat.append({"role": "assistant",
+                 "content": render.waiting_message(ahead) if ahead else render.streaming_message("")})
     yield list(chat), turns, ""
+    while ahead:
+        now = gate.wait(ticket, WAIT_POLL)
+        if now != ahead:
+            ahead = now
+            chat[-1] = {"role": "assistant",
+                        "content": render.waiting_message(ahead) if ahead else render.streaming_message("")}
+        yield list(chat), turns, ""  # also while nothing moved: Gradio stops a handler whose client has gone
     raw = ""
     passages: list = []
     answer: Answer | None = None
@@ -106,6 +147,9 @@ def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: li
             elif isinstance(event, Retrieved):
                 passages = event.passages
                 chat[-1] = {"role": "assistant", "content": render.streaming_message(raw, passages)}
+                yield list(chat), turns, ""
+            elif isinstance(event, Translating):  # verified; being translated into the question's language
+                chat[-1] = {"role": "assistant", "content": render.translating_message(event.answer, event.language)}
                 yield list(chat), turns, ""
             else:
                 raw += event.text
@@ -124,15 +168,31 @@ def respond(pipeline: Pipeline, message: str, chat: list[dict] | None, turns: li
     yield list(chat), turns, ""
 
 
-def api_chat(pipeline: Pipeline, message: str, turns: list[Turn] | None,
-             sources: list[str] | None = None) -> Iterator[tuple[str, list[Turn]]]:
+def api_chat(pipeline: Pipeline, message: str, turns: list[Turn] | None, sources: list[str] | None = None,
+             gate: Gate | None = None) -> Iterator[tuple[str, list[Turn]]]:
     """The ``/chat`` API endpoint: streams the model's text, then returns the verified answer with its citations.
 
     ``sources`` (names, glob patterns, folders or paths of indexed sources; empty: all) limits where the
     answer may come from; a pattern that matches nothing is an error. The conversation is kept per
-    client session, so follow-up questions work through the API too.
+    client session, so follow-up questions work through the API too. With a ``gate``, the question waits
+    for its turn at the model; when the line is full it is refused at once with :data:`ui.gate.BUSY_MESSAGE`
+    (an error: ``gradio_client`` raises ``AppError`` with that message).
     """
     turns = list(turns or [])
+    admitted, ticket = _enter(gate, message or "")
+    if not admitted:
+        raise gr.Error(BUSY_MESSAGE, title="Busy", print_exception=False)
+    try:
+        while ticket is not None and gate.wait(ticket, WAIT_POLL):
+            pass
+        yield from _api_answer(pipeline, message, turns, sources)
+    finally:
+        if ticket is not None:
+            gate.leave(ticket)
+
+
+def _api_answer(pipeline: Pipeline, message: str, turns: list[Turn],
+                sources: list[str] | None) -> Iterator[tuple[str, list[Turn]]]:
     raw = ""
     try:
         for event in ask(pipeline, message or "", turns, sources=sources):

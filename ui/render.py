@@ -104,14 +104,52 @@ def error_message(message: str) -> str:
     return f'<div class="ragqa-error">{escape(message)}</div>'
 
 
+def busy_message(message: str) -> str:
+    """The one-line "busy, try again in a moment" shown in place of an answer when the line is full."""
+    return f'<div class="ragqa-error ragqa-busy">{escape(message)}</div>'
+
+
+def waiting_message(ahead: int) -> str:
+    """A question waiting for the model: how many questions are ahead of it (updated as the line moves)."""
+    who = "1 question" if ahead == 1 else f"{ahead} questions"
+    return (f'<div class="ragqa-streaming"><span class="ragqa-wait">Waiting for the model: {who} ahead of yours…'
+            '</span><span class="ragqa-cursor">▌</span></div>')
+
+
 def _answer_text(text: str) -> str:
     body = escape(text)
     return _MARKER.sub(lambda m: f'<span class="ragqa-cite">[{m.group(1)}]</span>', body)
 
 
+def translating_message(answer: Answer, language: str) -> str:
+    """The verified answer (in the sources' language) while it is translated into the question's ``language``."""
+    from qa.language import name
+
+    body = escape(REFUSED_TEXT) if answer.refused else _answer_text(answer.text)
+    return (f'<div class="ragqa-streaming ragqa-translating">{body}<br><span class="ragqa-wait">Verified; translating '
+            f'it into {escape(name(language))}…</span><span class="ragqa-cursor">▌</span></div>')
+
+
+def _translated(answer: Answer) -> str:
+    """A translated answer: the translation with its [n] markers, a "translated" marker, and the verified original
+    one click away (collapsed)."""
+    from qa.language import name
+
+    source = escape(name(answer.translated_from))
+    lang = html.escape(answer.language or "", quote=True)
+    original = escape(REFUSED_TEXT) if answer.refused else _answer_text(answer.text)
+    text = f'<b>{escape(answer.translation or "")}</b>' if answer.refused else _answer_text(answer.translation or "")
+    return (f'<div class="{"ragqa-refused" if answer.refused else "ragqa-text"} ragqa-translated-text" lang="{lang}">'
+            f'{text}</div><details class="ragqa-original"><summary><small><span class="ragqa-translated">translated'
+            f'</span> from {source} by the model · show the verified original</small></summary>'
+            f'<div class="ragqa-original-text" lang="{html.escape(answer.translated_from or "", quote=True)}">'
+            f"{original}</div></details>")
+
+
 def _timings(timings: dict[str, float]) -> str:
     parts = []
-    for key, label in (("retrieve", "retrieval"), ("first_token", "first token"), ("total", "total")):
+    for key, label in (("retrieve", "retrieval"), ("first_token", "first token"), ("total", "total"),
+                       ("translate", "of which translation")):
         if key in timings:
             parts.append(f"{label} {timings[key]:.2f} s")
     return f'<div class="ragqa-timings"><small>{" · ".join(parts)}</small></div>' if parts else ""
@@ -235,14 +273,17 @@ def _passage_block(i: int, p: Passage, show_scores: bool, text_of: TextOf | None
 def answer_message(answer: Answer, *, show_scores: bool = False, text_of: TextOf | None = None) -> str:
     """A verified answer as chat HTML: text with ``[n]``, rewritten question, sources, notes, timings."""
     parts = ['<div class="ragqa-answer">']
+    if answer.translation:  # asked in another language: the translation, the verified original one click away
+        parts.append(_translated(answer))
     if answer.refused:
-        parts.append(f'<div class="ragqa-refused"><b>{REFUSED_TEXT}</b></div>')
+        if not answer.translation:
+            parts.append(f'<div class="ragqa-refused"><b>{REFUSED_TEXT}</b></div>')
         if answer.rejected and answer.raw.strip():
             # what the model wrote was rejected: shown collapsed, as the model's unverified text, never as an answer
             parts.append('<details class="ragqa-rejected"><summary><small>The model\'s answer could not be verified'
                          f' ({escape(answer.rejected)})</small></summary><div class="ragqa-model-said"><small>'
                          f"{escape(MARKER_RUN.sub('', answer.raw).strip())}</small></div></details>")
-    else:
+    elif not answer.translation:
         parts.append(f'<div class="ragqa-text">{_answer_text(answer.text)}</div>')
     if answer.standalone_question:
         parts.append(f'<div class="ragqa-rewritten"><small>Searched for: <i>{escape(answer.standalone_question)}</i>'
@@ -279,6 +320,11 @@ def answer_text(answer: Answer) -> str:
     else:
         head = answer.text.strip()
     lines = [head]
+    if answer.translation:
+        from qa.language import name
+
+        lines = [answer.translation.strip(), "", f"(translated from {name(answer.translated_from)}; the verified "
+                 f"original: {head})"]
     if answer.citations and not answer.refused:
         lines.append("")
         lines.append("Sources:")

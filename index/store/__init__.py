@@ -1,7 +1,8 @@
 """Vector stores: a small interface (:mod:`.base`) and one file per backend.
 
-``faiss`` (default): in-process FAISS, saved in each index generation. ``milvus``: a Milvus collection
-through pymilvus, embedded Milvus Lite by default or a Milvus server/cluster (``RAGQA_MILVUS_URI``).
+``faiss`` (default): in-process FAISS, saved in each index generation beside the chunks and BM25. ``milvus``:
+the whole index (vectors, chunks, BM25, documents' text) in Milvus collections through pymilvus, embedded
+Milvus Lite by default or a Milvus server/cluster (``RAGQA_MILVUS_URI``): a :class:`CorpusStore`.
 The store an index uses is chosen by ``RAGQA_STORE`` when it is built and recorded in its manifest;
 changing it rebuilds the index in full.
 """
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import VectorStore
+from .base import CorpusStore, VectorStore
 from .faiss import FaissStore
 
-__all__ = ["VectorStore", "FaissStore", "new_store", "load_store", "STORES"]
+__all__ = ["VectorStore", "CorpusStore", "FaissStore", "new_store", "load_store", "reusable", "STORES"]
 
 STORES = ("faiss", "milvus")
 
@@ -36,3 +37,9 @@ def new_store(kind: str, dim: int) -> VectorStore:
 def load_store(kind: str, directory: Path) -> VectorStore:
     """The store of this kind saved in the generation folder ``directory``."""
     return _cls(kind).load(directory)
+
+
+def reusable(kind: str, directory: Path) -> bool:
+    """Whether a build can start from the store of this kind saved in ``directory`` (else it rebuilds in full)."""
+    cls = _cls(kind)
+    return cls.reusable(directory) if hasattr(cls, "reusable") else True

@@ -34,6 +34,7 @@ _LATENCY = [
     ("retrieval p50", "retrieve_p50"), ("retrieval p95", "retrieve_p95"),
     ("first token p50", "first_token_p50"), ("first token p95", "first_token_p95"),
     ("total p50", "total_p50"), ("total p95", "total_p95"),
+    ("translation p50", "translate_p50"), ("translation p95", "translate_p95"),
 ]
 
 

@@ -44,6 +44,13 @@ class Record:
     gold_span: bool | None = None
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    searched: str | None = None
+    """The question retrieved with when it was not the question itself (asked in another language: its
+    translation, which ``rank`` and ``retrieved`` then measure)."""
+    language: str | None = None
+    """The question's detected language when it was not the sources' (the answer was translated back)."""
+    translation: str | None = None
+    """The answer shown to the user in that language (``answer`` stays the verified original, which is judged)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +80,12 @@ def evaluate_question(pipeline: Pipeline, q: Question, retrieval_only: bool, top
         rec.error = f"{type(exc).__name__}: {exc}"
         rec.correct, rec.passed = (False if q.must or q.kind == "unanswerable" else None), False
         return rec
+    if answer.language and answer.standalone_question:  # asked in another language: rank what was retrieved
+        rec.searched, rec.language, rec.translation = answer.standalone_question, answer.language, answer.translation
+        if m.has_retrieval_target(q):
+            passages = pipeline.retrieve(answer.standalone_question, max(DEPTH, top_k), keep)
+            rec.rank = m.first_hit_rank(passages[:DEPTH], q)
+            rec.retrieved = [_brief(p) for p in passages[:DEPTH]]
     rec.answer = answer.text
     rec.raw = answer.raw
     rec.refused = answer.refused
@@ -88,6 +101,8 @@ def evaluate_question(pipeline: Pipeline, q: Question, retrieval_only: bool, top
     elif q.gold:
         rec.f1, rec.gold_span = 0.0, False
     rec.timings.update({"first_token": answer.timings.get("first_token", 0.0), "total": answer.timings.get("total", 0.0)})
+    if "translate" in answer.timings:
+        rec.timings["translate"] = answer.timings["translate"]
     return rec
 
 
@@ -155,7 +170,7 @@ def summarise(records: list[Record]) -> dict:
         if span:
             out["gold_span_share"] = sum(span) / len(span)
         out["errors"] = sum(1 for r in answered if r.error)
-    for key in ("retrieve", "first_token", "total"):
+    for key in ("retrieve", "first_token", "total", "translate"):
         vals = [r.timings[key] for r in records if key in r.timings]
         if vals:
             out[f"{key}_p50"] = m.percentile(vals, 50)

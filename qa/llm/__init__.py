@@ -28,9 +28,12 @@ def load_llm(settings: LLMSettings) -> LLM:
     elif not Path(model).exists():
         raise ModelFileError(f"model {model} does not exist")
     if settings.backend == "llama_cpp":
+        from ..prompt import SYSTEM
         from .llama_cpp import LlamaCppLLM
 
-        return LlamaCppLLM(model, n_ctx=settings.n_ctx, threads=settings.threads)
+        llm = LlamaCppLLM(model, n_ctx=settings.n_ctx, threads=settings.threads)
+        llm.prime(SYSTEM, Path(settings.cache_dir) / "models")
+        return llm
     if settings.backend == "transformers":
         from .transformers import TransformersLLM
 

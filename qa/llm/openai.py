@@ -21,6 +21,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from index.openai_errors import reason as _reason
+from index.openai_errors import status_message as _status_message
+
 from .base import LLM, Message
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -41,25 +44,6 @@ def api_key(env_name: str | None = None) -> str | None:
         if value:
             return value
     return None
-
-
-def _reason(exc: BaseException) -> str:
-    """``Type: message`` of an error, one line; for the client's connection errors, of the I/O error beneath."""
-    import openai
-
-    if isinstance(exc, openai.APIConnectionError) and exc.__cause__ is not None:
-        exc = exc.__cause__
-    text = " ".join(str(getattr(exc, "message", None) or exc).split())
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
-
-
-def _status_message(exc) -> str:
-    """The server's own words from an HTTP error (``{"error": {"message": …}}`` or the body's text)."""
-    body = exc.body
-    message = body.get("message", body) if isinstance(body, dict) else body
-    if message is None:
-        message = exc.response.text or "(no body)"
-    return " ".join(str(message).split())[:300]
 
 
 class OpenAILLM(LLM):

@@ -68,20 +68,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start() -> UIServer:
+def start_server(env: dict[str, str] | None = None, timeout: float = START_TIMEOUT) -> UIServer:
+    """Start a `ragqa ui` server of its own (``env``: extra variables, e.g. ``RAGQA_UI_QUEUE``); stop it with
+    :func:`stop`. Used by the load benchmark; tests share :func:`get_server`'s."""
+    return _start(env, timeout)
+
+
+def stop(server: UIServer) -> None:
+    """Stop a server from :func:`start_server` and remove its files."""
+    _stop(server)
+
+
+def _start(extra_env: dict[str, str] | None = None, timeout: float = START_TIMEOUT) -> UIServer:
     root = Path(tempfile.mkdtemp(prefix="ragqa-ui-"))
     sources = root / "sources"
     shutil.copytree(SEEDS, sources)
     index_dir = root / "index"
     port = free_port()
     env = dict(os.environ, RAGQA_SOURCES=str(sources), RAGQA_INDEX_DIR=str(index_dir),
-               GRADIO_TEMP_DIR=str(root / "gradio"), PYTHONUNBUFFERED="1")
+               GRADIO_TEMP_DIR=str(root / "gradio"), PYTHONUNBUFFERED="1", **(extra_env or {}))
     log = root / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "qa", "ui", "--port", str(port)], cwd=ROOT, env=env,
                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = UIServer(f"http://127.0.0.1:{port}", port, root, sources, index_dir, log, process)
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"ragqa ui exited with {process.returncode}:\n{server.log_tail()}")
@@ -92,7 +103,7 @@ def _start() -> UIServer:
             pass
         time.sleep(1.0)
     _stop(server)
-    raise RuntimeError(f"ragqa ui did not start within {START_TIMEOUT:.0f}s:\n{server.log_tail()}")
+    raise RuntimeError(f"ragqa ui did not start within {timeout:.0f}s:\n{server.log_tail()}")
 
 
 def _stop(server: UIServer) -> None:

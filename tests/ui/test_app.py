@@ -7,6 +7,7 @@ import os
 import qa
 from index import IndexSettings
 from ui.app import CHAT_CONCURRENCY, build_app
+from ui.gate import DEFAULT_WAITING
 
 
 def test_app_is_offline_named_and_bounded(tmp_path):
@@ -15,10 +16,13 @@ def test_app_is_offline_named_and_bounded(tmp_path):
     assert app.analytics_enabled is False and os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
     named = {fn.api_name: fn for fn in app.fns.values() if fn.api_visibility == "public"}
     assert set(named) == {"chat", "add_sources", "sources", "export"}
-    assert named["chat"].concurrency_limit == CHAT_CONCURRENCY and named["chat"].concurrency_id == "chat"
+    # questions pass Gradio's queue at once and wait at the gate in front of the model, which bounds them
+    assert named["chat"].concurrency_limit is None and named["chat"].concurrency_id == "chat"
     assert named["add_sources"].concurrency_limit == 1
-    chat_ids = {fn.concurrency_id for fn in app.fns.values() if fn.concurrency_limit == CHAT_CONCURRENCY}
-    assert chat_ids == {"chat"}  # the UI's own submit events share the chat's bound
+    chat_fns = [fn for fn in app.fns.values() if fn.concurrency_id == "chat"]
+    assert {fn.name for fn in chat_fns} == {"respond", "api_chat"}  # the UI's own submit events share the gate
+    assert all(fn.concurrency_limit is None for fn in chat_fns)
+    assert app.ragqa_gate.slots == CHAT_CONCURRENCY and app.ragqa_gate.waiting == DEFAULT_WAITING
     assert app._queue.max_size is not None
     assert pipeline._llm is None  # building the app loads no model
 

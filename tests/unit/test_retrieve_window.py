@@ -32,7 +32,8 @@ class FakeIndex:
         self.chunks = [Chunk(i, "doc.txt", s, TEXT.index(".", s) + 1, "") for i, s in enumerate(starts)]
         for c in self.chunks:
             c.text = TEXT[c.start : c.end]
-        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        self.size = len(self.chunks)
+        self.fuses = False
         self._dense, self._lexical = dense, lexical
 
     def dense(self, vec, k, rows=None):
@@ -41,8 +42,11 @@ class FakeIndex:
     def lexical(self, q, k, rows=None):
         return [(self.chunks[i], s) for i, s in self._lexical][:k]
 
-    def text_of(self, source):
-        return TEXT
+    def neighbours(self, chunk, window):
+        return self.chunks[max(0, chunk.id - window) : chunk.id], self.chunks[chunk.id + 1 : chunk.id + 1 + window]
+
+    def excerpt(self, source, start, end):
+        return TEXT[start:end]
 
     def locate(self, source, offset):
         return (1 if offset < 40 else 2), None  # two "pages"

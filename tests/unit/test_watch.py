@@ -327,7 +327,7 @@ def test_cli_ui_watch_updates_the_index_while_the_ui_runs(tmp_path, monkeypatch,
     monkeypatch.setenv("RAGQA_SOURCES", str(src))
     seen: dict = {}
 
-    def fake_launch(host, port, index_settings, auth=None):  # stands in for the Gradio server while it serves
+    def fake_launch(host, port, index_settings, auth=None, waiting=None):  # stands in for the Gradio server
         seen["watching"] = any(t.name == "ragqa-index-watch" for t in threading.enumerate())
         (src / "notes.md").write_text("# Notes\n\nThe Brenholt ferry leaves at 7 am.", encoding="utf-8")
         deadline = time.monotonic() + DEADLINE
