@@ -245,7 +245,7 @@ def sources_language(pipeline: Pipeline) -> str:
     cached = getattr(pipeline, "_sources_language", None)
     if cached is not None and cached[0] == index.directory:
         return cached[1]
-    found = lang.majority_language(c.text for c in lang.sample(index.chunks))
+    found = lang.majority_language(c.text for c in index.sample(lang.SAMPLE_CHUNKS))  # only those are read
     pipeline._sources_language = (index.directory, found)
     return found
 
