@@ -25,20 +25,23 @@ OPENAI_EMBEDDER = "openai"
 DEFAULT_EMBED_BASE_URL = "http://127.0.0.1:7997/v1"
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, cast):
     value = os.environ.get(name)
     try:
-        return int(value) if value else default
+        return cast(value) if value else default
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from exc
+        kind = "an integer" if cast is int else "a number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from exc
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else default
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+def env_int(name: str, default: int) -> int:
+    """The integer in the environment variable ``name`` (``default`` when unset); a one-line error if it is not one."""
+    return _env_number(name, default, int)
+
+
+def env_float(name: str, default: float) -> float:
+    """The number in the environment variable ``name`` (``default`` when unset); a one-line error if it is not one."""
+    return _env_number(name, default, float)
 
 
 def parse_openai_embedder(name: str) -> str | None | bool:
@@ -63,17 +66,17 @@ class EmbedServerSettings:
     """API root including ``/v1``: requests go to ``{base_url}/embeddings``."""
     api_key_env: str = field(default_factory=lambda: os.environ.get("RAGQA_EMBED_API_KEY_ENV") or "RAGQA_EMBED_API_KEY")
     """Environment variable holding the server's API key (``OPENAI_API_KEY`` is the fallback; none: no header)."""
-    timeout: float = field(default_factory=lambda: _env_float("RAGQA_EMBED_TIMEOUT", 60.0))
+    timeout: float = field(default_factory=lambda: env_float("RAGQA_EMBED_TIMEOUT", 60.0))
     """Seconds for each request (connecting: at most 10)."""
-    retries: int = field(default_factory=lambda: _env_int("RAGQA_EMBED_RETRIES", 3))
+    retries: int = field(default_factory=lambda: env_int("RAGQA_EMBED_RETRIES", 3))
     """Retries of a request after connection errors, timeouts, 408/409/429 and 5xx, with backoff."""
-    concurrency: int = field(default_factory=lambda: _env_int("RAGQA_EMBED_CONCURRENCY", 4))
+    concurrency: int = field(default_factory=lambda: env_int("RAGQA_EMBED_CONCURRENCY", 4))
     """Requests in flight at once while indexing, so that a server with spare capacity (a GPU) batches them
     together. With Infinity on the same 2 busy cores as ragqa, 1, 2 and 4 were alike (12-14 chunks/s)."""
     tokenizer: str = field(default_factory=lambda: os.environ.get("RAGQA_EMBED_TOKENIZER") or "minilm")
     """Tokenizer that sizes chunks and cuts over-long texts: a packaged embedder's short name (``minilm``,
     the served all-MiniLM-L6-v2's own) or a local Hugging Face tokenizer folder of the served model."""
-    max_tokens: int = field(default_factory=lambda: _env_int("RAGQA_EMBED_MAX_TOKENS", 0))
+    max_tokens: int = field(default_factory=lambda: env_int("RAGQA_EMBED_MAX_TOKENS", 0))
     """The served model's window in tokens, special tokens included; 0: from the tokenizer folder
     (``max_seq_length`` of a sentence-transformers folder, 256 for MiniLM)."""
 

@@ -24,26 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.settings import IndexSettings
+from index.settings import env_float as _env_float
+from index.settings import env_int as _env_int
 
 from .cite import Thresholds
 from .language import LanguageSettings
-
-
-def _env_number(name: str, default, cast):
-    value = os.environ.get(name)
-    try:
-        return cast(value) if value else default
-    except ValueError as exc:
-        kind = "an integer" if cast is int else "a number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}") from exc
-
-
-def _env_int(name: str, default: int) -> int:
-    return _env_number(name, default, int)
-
-
-def _env_float(name: str, default: float) -> float:
-    return _env_number(name, default, float)
 
 
 def _env_json(name: str) -> dict:

@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.conftest import ROOT, dev_questions
+from tests.servers import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -35,12 +32,6 @@ EMBEDDER = f"openai:{SERVED}"
 START_TIMEOUT = 180
 #: Vectors of the same model over HTTP and in process (the issue's bar).
 MIN_COSINE = 0.999
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -62,34 +53,9 @@ def infinity(tmp_path_factory):
         "INFINITY_ANONYMOUS_USAGE_STATS": "0",
     }
     env.pop("VIRTUAL_ENV", None)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(ROOT / "deploy" / "bin" / "embed-server")], stdout=out, stderr=subprocess.STDOUT, env=env)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_ready(proc, base_url, log)
+    with serving([str(ROOT / "deploy" / "bin" / "embed-server")], f"http://127.0.0.1:{port}/v1", log, "infinity_emb",
+                 START_TIMEOUT, ready=lambda ids: ids == [SERVED], env=env) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-
-
-def _wait_ready(proc: subprocess.Popen, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"infinity_emb exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/models", timeout=2) as r:
-                if [m["id"] for m in json.loads(r.read())["data"]] == [SERVED]:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"infinity_emb not ready after {START_TIMEOUT}s:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 @pytest.fixture

@@ -7,30 +7,19 @@ from the server's log-probabilities) as the in-process backend, and stops it. A 
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import dev_questions
 from tests.integration.test_answer import check_dev_answer
+from tests.servers import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 #: Seconds the server may take to load the model and answer /v1/models.
 START_TIMEOUT = 240
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,34 +37,8 @@ def llama_server(tmp_path_factory):
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "ragqa-test",
            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.n_ctx),
            "--n_threads", str(settings.threads), "--n_threads_batch", str(settings.threads), "--verbose", "False"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_ready(proc, base_url, log)
+    with serving(cmd, f"http://127.0.0.1:{port}/v1", log, "llama_cpp.server", START_TIMEOUT) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-
-
-def _wait_ready(proc: subprocess.Popen, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/models", timeout=2) as r:
-                if json.loads(r.read())["data"]:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"llama_cpp.server not ready after {START_TIMEOUT}s:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 @pytest.fixture(scope="module")

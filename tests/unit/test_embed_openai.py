@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +23,7 @@ from index.embed import get_embedder
 from index.embed_openai import EmbedServerError, OpenAIEmbedder
 from index.manifest import Manifest
 from index.settings import DEFAULT_EMBED_BASE_URL, EmbedServerSettings, parse_openai_embedder
+from tests.servers import free_port
 
 DIM = 8
 QUICK = {"retry-after-ms": "1"}  # the openai client's own header: retry at once
@@ -113,10 +113,6 @@ def stub(monkeypatch):
     s.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unit(rows) -> np.ndarray:

@@ -20,6 +20,7 @@ import pytest
 from qa.config import LLMSettings
 from qa.llm import load_llm
 from qa.llm.openai import TOP_LOGPROBS, LLMServerError, OpenAILLM, api_key
+from tests.servers import free_port
 
 
 def sse(*texts: str, done: bool = True) -> bytes:
@@ -99,10 +100,6 @@ def serve():
         stub.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 QUICK = {"retry-after-ms": "1"}  # the client's own header: retry at once, to count attempts without waiting
