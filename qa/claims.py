@@ -129,6 +129,14 @@ class Terms:
     verb ("did not find")."""
     compounds: frozenset[str] = frozenset()
     """Names written with hyphens, squashed ("rtpcr" for "RT-PCR", "kaifu" for "Kai-Fu"); looked up like codes."""
+    dated: frozenset[str] = frozenset()
+    """The :attr:`numbers` written beside a month's name: days and years of dates ("28 January 2020")."""
+    openers: frozenset[str] = frozenset()
+    """The :attr:`names` read as names only because they open a sentence before another capitalised word
+    ("Jack" of "Jack Ma holds …", but also "Explain" of "Explain Baidu's labs"): not asked about as names."""
+    counted: frozenset[str] = frozenset()
+    """Numbers that say how many things are asked for, written as a word after "which" or "what" ("which two
+    programs"): the answer's shape, not a setting of the question."""
 
     def holds_name(self, name: str) -> bool:
         """The name, its stem, or a form of it sharing all but its ending ("China" for "Chinese",
@@ -152,6 +160,82 @@ class Terms:
         return number in self.numbers
 
 
+def _capitalised(token: str | None) -> bool:
+    return bool(token) and token[:1].isupper() and not any(ch.isdigit() for ch in token)
+
+
+_ABBREVIATIONS = frozenset("dr mr mrs ms prof st jr sr inc co corp ltd vs no fig al gen col lt rev".split())
+
+
+def _ends_sentence(before: str, gap: str) -> bool:
+    """Whether the text ``gap`` between the token ``before`` and the next ends a sentence: a question or
+    exclamation mark, a line break, or a full stop that does not close an initial or an abbreviation ("M. Ruiz",
+    "Dr. Li")."""
+    if re.search(r"[!?\n]", gap):
+        return True
+    return "." in gap and len(before) > 1 and fold(before) not in _ABBREVIATIONS
+
+
+def _name_kind(part: str, i: int, tokens: list[str], initial: list[bool], stop: frozenset[str]) -> str | None:
+    """Whether the capitalised ``part`` of token ``i`` is (part of) a name: ``"name"``, ``"opener"`` or None.
+
+    Acronyms ("US", "SARS") are names, unless they spell a stopword ("WHO"); months are not (dates are read
+    as dates). Other capitalised words are names when they do not open a sentence. A sentence's first word is an
+    *opener* when the next word is capitalised too ("Jack Ma holds …", but also "Explain Baidu's …"): a name
+    in a claim, not looked up as one of the question's names (:attr:`Terms.openers`). A stopword is a name only
+    inside a run of capitalised words, as a two-letter surname ("Jack Ma", "Wang He"). Seeds lookalikes
+    (eval/seeds_trust.jsonl, 2026-12-01): "Jack Ma holds the position …", for a question about Jack Ma whom no
+    source names, had passed, the claim's subject being the sentence's first word.
+    """
+    folded = fold(part)
+    if folded in _MONTHS or folded in _CAPITAL_MONTHS:  # a date's part, checked as a date (Terms.dated)
+        return None
+    if sum(ch.isupper() for ch in part) >= 2:
+        return None if folded in stop else "name"  # "US", "SARS"; not "WHO", "IT"
+    if folded in stop:
+        run = not initial[i] and len(part) == 2 and _capitalised(tokens[i - 1]) and fold(tokens[i - 1]) not in stop
+        return "name" if run else None
+    if not initial[i]:
+        return "name"
+    following = i + 1 < len(tokens) and not initial[i + 1] and _capitalised(tokens[i + 1])
+    return "opener" if following else None
+
+
+_COUNTED = re.compile(r"\b(?:which|what)\s+(two|three|four|five|six|seven|eight|nine|ten)\b")
+_JOINERS = frozenset({"of", "for", "and", "the", "&", "on", "in"})
+
+
+def _initials(tokens: list[str], stop: frozenset[str]) -> set[str]:
+    """The acronyms a text spells out: "World Health Organization" → "who", "United Kingdom" → "uk",
+    "Centers for Disease Control and Prevention" → "cdcp" and "cdc" (initials of a run of two or more
+    capitalised words, small joining words allowed inside; prefixes of three letters or more), so that a
+    question's "WHO" is found in a text that names the organisation in full."""
+    out: set[str] = set()
+
+    def spell(words: list[str], prefixes: bool) -> None:
+        if len(words) >= 2:
+            letters = "".join(fold(t)[0] for t in words)
+            out.add(letters)
+            if prefixes:
+                out.update(letters[:k] for k in range(3, len(letters)))
+
+    run: list[str] = []
+    segment: list[str] = []
+    for tok in [*tokens, ""]:
+        if _capitalised(tok) and not (not run and fold(tok) in stop):
+            run.append(tok)
+            segment.append(tok)
+            continue
+        if run and fold(tok) in _JOINERS:
+            spell(segment, False)  # "United Kingdom and the United States": "uk", "us" and "ukus"
+            segment = []
+            continue
+        spell(segment, False)
+        spell(run, True)
+        run, segment = [], []
+    return out
+
+
 def terms(text: str) -> Terms:
     """The :class:`Terms` of ``text`` (a sentence, a passage sentence, a question)."""
     stop = _stopwords()
@@ -161,7 +245,11 @@ def terms(text: str) -> Terms:
     names: set[str] = set()
     codes: set[str] = set()
     compounds: set[str] = set()
-    tokens = _TOKEN.findall(text)
+    dated: set[str] = set()
+    openers: set[str] = set()
+    found = list(_TOKEN.finditer(text))
+    tokens = [m.group() for m in found]
+    initial = [i == 0 or _ends_sentence(tokens[i - 1], text[found[i - 1].end() : m.start()]) for i, m in enumerate(found)]
     for i, raw in enumerate(tokens):
         if raw == "%":
             words.add("%")
@@ -174,6 +262,9 @@ def terms(text: str) -> Terms:
             numbers.add(n)
             words.add(n)
             surface.add(n)
+            near = {fold(t) for t in tokens[max(0, i - 2) : i + 2]}
+            if near & _MONTHS or any(t[:1].isupper() and fold(t) in _CAPITAL_MONTHS for t in tokens[max(0, i - 2) : i + 2]):
+                dated.add(n)
             continue
         coded = any(ch.isdigit() for ch in tok)
         if coded:  # "HCoV-NL63", "H1N1", "4/91", "COVID-19": compared as a whole, not as names
@@ -206,9 +297,12 @@ def terms(text: str) -> Terms:
                 compounds.add(squash(tok))  # "RT-PCR", "Kai-Fu": one name, looked up letters-only
             continue
         for part in pieces:
-            acronym = sum(ch.isupper() for ch in part) >= 2
-            if part[:1].isupper() and (i > 0 or acronym) and len(part) > 1 and fold(part) not in stop:
+            kind = _name_kind(part, i, tokens, initial, stop) if part[:1].isupper() and len(part) > 1 else None
+            if kind:
                 names.add(fold(part))
+                if kind == "opener":
+                    openers.add(fold(part))
+    surface.update(_initials(tokens, stop))
     quoted = tuple(q for q in (squash(m.group(1)) for m in _QUOTED.finditer(text)) if q)
     folded = fold(text)
     negated, denied = set(), set()
@@ -219,7 +313,9 @@ def terms(text: str) -> Terms:
                 if m.group(1) not in ("not", "never"):
                     denied.add(_stem(w))
     return Terms(frozenset(words), frozenset(surface), frozenset(numbers), frozenset(names), frozenset(codes),
-                 quoted, squash(text), frozenset(negated), frozenset(denied), frozenset(compounds))
+                 quoted, squash(text), frozenset(negated), frozenset(denied), frozenset(compounds),
+                 frozenset(dated), openers=frozenset(openers),
+                 counted=frozenset(_NUMBER_WORDS[w] for w in _COUNTED.findall(folded)))
 
 
 #: Pairs of opposite words (stemmed both ways): a question about one answered by a text about the other
@@ -254,6 +350,11 @@ def opposed(question: Terms, text: Terms) -> list[str]:
     table = _opposites()
     return sorted(w for w in question.surface if w in table and w not in text.surface
                   and table[w] & (text.surface - question.surface))
+
+
+def form_words(question: str) -> set[str]:
+    """The words of a question's form rather than its subject: "much" of "how much", "far" of "how far"."""
+    return {_stem(w) for w in re.findall(r"\bhow\s+(\w+)", fold(question))}
 
 
 def negated(asserted: Terms, text: Terms, things_only: bool = False) -> list[str]:

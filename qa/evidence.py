@@ -47,6 +47,9 @@ class Evidence:
     relevance: np.ndarray | None = None
     """How much each sentence bears on the question: its cosine with the question plus half the share of the
     question's content words it holds (read by excerpt selection and by the repair prompt)."""
+    unmentioned: list[str] = field(default_factory=list)
+    """The question's names (people, places, organisations, acronyms) that no retrieved document mentions
+    anywhere: the sources do not speak of them (:func:`qa.cite.verify` refuses)."""
 
     def __post_init__(self):
         if self.relevance is None:
@@ -67,8 +70,13 @@ class Evidence:
         return out
 
     @classmethod
-    def gather(cls, question: str, passages: list[Passage], embed: Embed) -> Evidence:
-        """Split every passage into sentences and embed the question with them in one batch."""
+    def gather(cls, question: str, passages: list[Passage], embed: Embed,
+               document: Callable[[str], Terms | None] | None = None) -> Evidence:
+        """Split every passage into sentences and embed the question with them in one batch.
+
+        ``document`` gives the terms of a whole source (by its path): the question's names that none of the
+        passages' documents holds are :attr:`unmentioned` (without it, none are: a passage alone often leaves
+        out the setting its document names, as "Guangzhou" in a paper's methods)."""
         sentences: list[EvidenceSentence] = []
         by_passage: list[list[int]] = []
         for pi, p in enumerate(passages):
@@ -78,7 +86,12 @@ class Evidence:
                 sentences.append(EvidenceSentence(pi, s, e, p.text[s:e], terms(p.text[s:e])))
             by_passage.append(own)
         vecs = embed([question] + [s.text for s in sentences])
-        return cls(question, terms(plain(question)), passages, sentences, vecs[1:], vecs[0], by_passage)
+        asked = terms(plain(question))
+        known = [document(src) for src in dict.fromkeys(p.source for p in passages)] if document else []
+        known = [k for k in known if k is not None]
+        unmentioned = [n for n in sorted(asked.names - asked.openers) if known and not any(k.holds_name(n) for k in known)]
+        unmentioned += [c for c in sorted(asked.compounds) if known and not any(k.holds_code(c) for k in known)]
+        return cls(question, asked, passages, sentences, vecs[1:], vecs[0], by_passage, unmentioned=unmentioned)
 
     def window(self, first: int, last: int) -> tuple[int, int, str]:
         """The passage span and text of sentences ``first..last`` (same passage), exact."""
@@ -97,4 +110,4 @@ class Evidence:
             by_passage[s.passage].append(i)
         vectors = self.vectors[picked] if picked else self.vectors[:0]
         return Evidence(self.question, self.question_terms, [self.passages[i] for i in keep], sentences, vectors,
-                        self.question_vector, by_passage, self.relevance[picked])
+                        self.question_vector, by_passage, self.relevance[picked], self.unmentioned)

@@ -39,7 +39,7 @@ def to_markdown(answers: list[Answer], title: str = "ragqa conversation") -> str
             out += [f"*Searched for:* {a.standalone_question}", ""]
         if a.refused:
             out += ["**Not answered:** the sources do not contain the answer.", ""]
-            if a.rejected:
+            if a.rejected and a.raw.strip():
                 out += [f"*The model's answer could not be verified ({a.rejected}).*", ""]
         else:
             if a.translation:  # asked in another language: the translation, then the verified original

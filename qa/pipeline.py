@@ -14,6 +14,7 @@ from index.reader import IndexNotFoundError
 
 from . import cite, crosslingual
 from . import language as _language
+from .claims import Terms, terms
 from .config import Config
 from .context import select_excerpts
 from .events import Event, Retrieved, Token, Translating, Verified
@@ -28,6 +29,8 @@ MAX_QUESTION_CHARS = 2000
 #: Upper bound of a question in model tokens: it appears twice in the prompt, beside ~300 tokens
 #: of excerpts, the system prompt and the answer, all within the model's context (4096 by default).
 MAX_QUESTION_TOKENS = 512
+#: Documents whose terms are kept (a 30,000-character paper's terms are about 1 MB).
+DOCUMENT_CACHE = 256
 
 
 class Pipeline:
@@ -37,6 +40,7 @@ class Pipeline:
         self.config = config or Config()
         self._llm = llm
         self._index: Index | None = None
+        self._documents: dict[tuple[str, str], Terms | None] = {}
         self._lock = threading.Lock()
         if self.config.language.translate:  # the language detector takes ~2 s to build: not on the first question
             _language.warm_up()
@@ -111,7 +115,25 @@ class Pipeline:
 
     def evidence(self, question: str, passages: list[Passage]) -> Evidence:
         """The passages' sentences with their terms and vectors, computed once for every later stage."""
-        return Evidence.gather(question, passages, self.embedder.encode)
+        return Evidence.gather(question, passages, self.embedder.encode, self.document_terms)
+
+    def document_terms(self, source: str) -> Terms | None:
+        """The terms of a whole indexed document (where the question's names are looked up), kept per index
+        generation; None when its text cannot be read."""
+        index = self.index
+        key = (str(index.directory), source)
+        with self._lock:
+            if key in self._documents:
+                return self._documents[key]
+        try:
+            found = terms(index.text_of(source))
+        except Exception:  # noqa: BLE001  a source the index no longer holds: its passages still speak
+            found = None
+        with self._lock:
+            if len(self._documents) >= DOCUMENT_CACHE:
+                self._documents.pop(next(iter(self._documents)))
+            self._documents[key] = found
+        return found
 
     def excerpts(self, evidence: Evidence) -> list[str]:
         """What the model reads of each passage: its most relevant sentences, within the budget."""
@@ -156,12 +178,17 @@ class Pipeline:
         evidence, excerpts = self.read(standalone, passages)
         raw = ""
         first = None
-        for delta in self.llm.stream(answer_messages(standalone, excerpts), self.config.llm.max_tokens,
-                                     self.config.llm.temperature):
-            if first is None:
-                first = time.perf_counter() - t0
-            raw += delta
-            yield Token(delta)
+        # a question naming what no retrieved document mentions cannot be answered from them: no model call
+        absent = cite.unmentioned(evidence, self.config.verify.thresholds)
+        if absent:
+            notes.append(f"{absent}, so the model was not asked")
+        else:
+            for delta in self.llm.stream(answer_messages(standalone, excerpts), self.config.llm.max_tokens,
+                                         self.config.llm.temperature):
+                if first is None:
+                    first = time.perf_counter() - t0
+                raw += delta
+                yield Token(delta)
         verdict, repaired = self.settle(evidence, raw)
         for c in verdict.citations:
             c.page, c.section = self.index.locate(c.source, c.start)
@@ -199,7 +226,8 @@ class Pipeline:
         answer's text (None: no second attempt). The first rejection's reason stands when both fail."""
         verdict = self.check(evidence, raw)
         count = self.config.verify.repair
-        if not verdict.refused or verdict.reason is None or count <= 0 or not evidence.sentences:
+        if not verdict.refused or verdict.reason is None or count <= 0 or not evidence.sentences \
+                or cite.unmentioned(evidence, self.config.verify.thresholds):
             return verdict, None
         picked = evidence.best(count)
         numbered = [(evidence.sentences[i].passage + 1, evidence.sentences[i].text) for i in picked]

@@ -44,3 +44,13 @@ def test_a_shown_answer_quotes_a_sentence_that_states_it(pipeline):
     assert not a.refused, a.rejected
     check_citations(a)
     assert any("three" in c.quote and "Baidu" in c.quote for c in a.citations)
+
+
+def test_a_question_about_someone_no_source_names_is_refused_without_the_model(pipeline):
+    # the seeds name Jia Yangqing as vice president of Alibaba DAMO Academy; Jack Ma appears in none of them
+    a = pipeline.answer("What position does Jack Ma hold at Alibaba DAMO Academy?")
+    assert a.refused and not a.citations
+    assert a.rejected == "the sources do not mention Jack Ma"
+    assert a.raw == ""  # the model was not asked: nothing it could write would be stated by the sources
+    assert a.passages  # the passages searched are still shown
+    assert "the sources do not mention Jack Ma, so the model was not asked" in a.notes

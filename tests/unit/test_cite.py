@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from qa.cite import Thresholds, split_answer, verify
+from qa.cite import Thresholds, spelled_as_asked, split_answer, verify
 from qa.claims import AnswerType, answer_types, terms
 from qa.evidence import Evidence
 from qa.prompt import REFUSAL
@@ -237,3 +237,91 @@ def test_markup_in_a_question_is_not_part_of_its_subject():
     passages = one("The Vexmoor lighthouse was built in 1872 by the engineer Tobias Quill.")
     v = check("Tobias Quill built the Vexmoor lighthouse [1].", "Who built the Vexmoor lighthouse? " + q[14:], passages)
     assert not v.refused and "Tobias Quill" in v.text
+
+
+# -- names the sources never mention; sentence-initial names; acronyms; questions in the answer ----------
+def gather_with_documents(question: str, passages: list[Passage], documents: dict[str, str]) -> Evidence:
+    return Evidence.gather(question, passages, embed, lambda source: terms(documents[source]))
+
+
+def test_a_name_no_document_mentions_is_refused_before_any_claim_is_read():
+    text = "Jia Yangqing left Facebook to become vice president of Alibaba DAMO Academy."
+    passages = one(text, "a.txt")
+    documents = {"a.txt": "Tech moves. " + text + " He built Caffe."}
+    q = "What position does Jack Ma hold at Alibaba DAMO Academy?"
+    ev = gather_with_documents(q, passages, documents)
+    assert ev.unmentioned == ["jack", "ma"]
+    v = verify("Jack Ma holds the position of vice president of Alibaba DAMO Academy [1].", ev, embed, Thresholds())
+    assert v.refused and v.reason == "the sources do not mention Jack Ma"
+    assert verify("Jack Ma is vice president [1].", ev, embed, Thresholds(unmentioned=False)).reason != v.reason
+    # a name the document holds elsewhere (not in the passage) is mentioned: the passage may leave out the setting
+    ok = gather_with_documents("What did Jia Yangqing build?", passages, documents)
+    assert ok.unmentioned == []
+    assert spelled_as_asked("Did Kai-Fu Lee's firm or the WHO fund it?", ["kaifu", "lee", "who"]) == ["Kai-Fu Lee", "WHO"]
+    # without documents (a caller that cannot read them) nothing counts as unmentioned
+    assert Evidence.gather(q, passages, embed).unmentioned == []
+
+
+def test_acronyms_are_found_spelled_out_and_variants_of_a_name_count():
+    passages = one("The World Health Organization reported 2,666 deaths in the United Kingdom and China.")
+    ev = gather_with_documents("How many deaths did the WHO report in the UK?", passages,
+                               {"s.txt": passages[0].text})
+    assert ev.unmentioned == []
+    ev = gather_with_documents("How many Chinese deaths did the WHO report?", passages, {"s.txt": passages[0].text})
+    assert ev.unmentioned == []
+
+
+def test_a_sentence_initial_name_is_a_name():
+    assert {"jack", "ma"} <= terms("Jack Ma holds the position of vice president.").names
+    assert {"dillon", "zhou"} <= terms("Dillon Zhou is a technology policy researcher.").names
+    assert terms("The bridge opened in 1932.").names == frozenset()
+    # a claim naming someone the cited sentence does not name is not supported by it
+    passages = one("Jia Yangqing holds the position of vice president of Alibaba DAMO Academy.")
+    v = check("Jack Ma holds the position of vice president of Alibaba DAMO Academy [1].",
+              "Who is vice president of Alibaba DAMO Academy?", passages)
+    assert v.refused
+
+
+def test_a_question_in_the_answer_is_not_a_claim():
+    passages = one("China has much deeper data usage than US companies. So what about technology?")
+    v = check("China has much deeper data usage than US companies [1]. So what about technology [1]?",
+              "How does China's data usage compare with US companies'?", passages)
+    assert not v.refused
+    assert v.sentences[1].issue == "a question, not an answer" and not v.sentences[1].citations
+    assert "technology" not in v.text
+
+
+def test_the_count_a_question_asks_for_is_not_a_setting_but_a_shifted_count_is():
+    passages = one("Recombination analysis was performed using the RDP 4.14 (8) and SimPlot 3.5.1 (9) software programs.")
+    v = check("Recombination analysis used RDP and SimPlot [1].",
+              "Which two software programs were used for the recombination analysis?", passages)
+    assert not v.refused, v.reason
+    passages = one("The time from onset to hospitalisation had a mean of 3.7 days (reported for 29 cases).")
+    v = check("The mean time from onset to hospitalisation was 3.7 days [1].",
+              "What was the mean time to hospitalisation for the first 13 cases?", passages)
+    assert v.refused and "13" in v.reason
+
+
+def test_a_date_in_the_question_is_contradicted_only_by_another_date():
+    q = "According to the situation report of 28 January 2020, how many of the confirmed cases were severely ill?"
+    ok = one("Of the confirmed cases, 461 have been reported as severely ill, with 80 deaths to date.")
+    assert not check("461 of the confirmed cases were severely ill [1].", q, ok).refused
+    shifted = one("As of 25 January 2020, 461 of the confirmed cases had been reported as severely ill.")
+    v = check("461 of the confirmed cases were severely ill [1].", q, shifted)
+    assert v.refused and "28" in v.reason
+
+
+def test_the_words_of_a_questions_form_need_not_be_in_the_cited_text():
+    passages = one("The bridge is 1,149 metres in length.")
+    v = check("The bridge is 1,149 metres in length [1].", "How long is the bridge?", passages)
+    assert not v.refused, v.reason
+
+
+def test_a_speaker_named_elsewhere_in_the_passage_counts_for_the_subject():
+    text = ("Li Kai is a researcher at the Shanxi University of Finance and Economics. He spoke to Sputnik on Monday. "
+            "He said foreign high-tech professionals can now get visas for a period of five to ten years.")
+    q = "For how long can foreign high-tech professionals get visas, according to Li Kai?"
+    raw = "Foreign high-tech professionals can get visas for five to ten years [1]."
+    assert check(raw, q, one(text), names_in_passage=False).refused
+    assert not check(raw, q, one(text), names_in_passage=True).refused
+
