@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, suppress
 from pathlib import Path
 
 import numpy as np
@@ -246,47 +249,53 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
     new_chunks: list[Chunk] = []
     todo = [s for s in p.added if s not in p.renamed] + p.changed
     chunk_settings = settings.chunk.__class__(**chunk_cfg)
-    for i, source in enumerate(todo):
-        if progress:
-            progress("reading", i, len(todo))
-        ids: list[int] = []
-        outline = Outline()
-        try:
-            kind, sha = "text", current[source]
-            for doc, offset in _documents(source, sha, settings.max_file_bytes):
-                kind, sha = doc.kind, doc.sha256
-                outline.extend(doc.outline.shifted(offset))
-                doc_chunks = chunk_document(doc, chunk_settings, embedder.count_tokens)
-                for c in doc_chunks:
-                    c.id, c.start, c.end = next_id, c.start + offset, c.end + offset
-                    c.page, c.section = outline.locate(c.start)
-                    next_id += 1
-                    ids.append(c.id)
-                _embed_into(store, embedder, doc_chunks, settings.batch_size)
-                new_chunks.extend(doc_chunks)
-                if progress:
-                    progress("embedding", len(new_chunks), len(new_chunks))
-                if store.holds_chunks:  # the store keeps every document's text, which offsets refer to
-                    store.add_text(sha, offset, doc.text)
-                elif not doc.offsets_in_file:
-                    texts_to_keep[sha] = doc.text
-        except EmbedServerError:  # the embedding server, not this file: stop, the current index stays as it is
-            raise
-        except Exception as exc:  # one bad file never stops the build
-            store.delete(np.array(ids, dtype=np.int64))
-            gone = set(ids)
-            new_chunks = [c for c in new_chunks if c.id not in gone]
-            texts_to_keep.pop(sha, None)
-            reason = str(exc) if isinstance(exc, SourceError) else f"could not be indexed ({type(exc).__name__}: {exc})"
-            skipped.append(Skipped(source, " ".join(reason.split())[:300]))
-            continue
-        if not ids:
-            skipped.append(Skipped(source, "no text left after cleaning"))
-            continue
-        files_meta[source] = {"sha256": sha, "kind": kind, "chunks": ids, "indexed": round(time.time()),
-                              "bytes": _size(source)}
-        if outline.pages or outline.sections:
-            files_meta[source]["outline"] = outline.to_json()
+    # Files are read and chunked in a worker thread while this one embeds the previous ones.
+    stream = _ahead(_chunked(todo, current, settings.max_file_bytes, chunk_settings, embedder.count_tokens))
+    with closing(stream):
+        for i, source in enumerate(todo):
+            if progress:
+                progress("reading", i, len(todo))
+            ids: list[int] = []
+            outline = Outline()
+            pieces = _pieces_of_one(stream)
+            try:
+                kind, sha = "text", current[source]
+                for doc, offset, doc_chunks in pieces:
+                    kind, sha = doc.kind, doc.sha256
+                    outline.extend(doc.outline.shifted(offset))
+                    for c in doc_chunks:
+                        c.id, c.start, c.end = next_id, c.start + offset, c.end + offset
+                        c.page, c.section = outline.locate(c.start)
+                        next_id += 1
+                        ids.append(c.id)
+                    _embed_into(store, embedder, doc_chunks, settings.batch_size)
+                    new_chunks.extend(doc_chunks)
+                    if progress:
+                        progress("embedding", len(new_chunks), len(new_chunks))
+                    if store.holds_chunks:  # the store keeps every document's text, which offsets refer to
+                        store.add_text(sha, offset, doc.text)
+                    elif not doc.offsets_in_file:
+                        texts_to_keep[sha] = doc.text
+            except EmbedServerError:  # the embedding server, not this file: stop, the current index stays as it is
+                raise
+            except Exception as exc:  # one bad file never stops the build
+                with suppress(Exception):  # when embedding failed: the file's pieces still in the stream
+                    for _ in pieces:
+                        pass
+                store.delete(np.array(ids, dtype=np.int64))
+                gone = set(ids)
+                new_chunks = [c for c in new_chunks if c.id not in gone]
+                texts_to_keep.pop(sha, None)
+                reason = str(exc) if isinstance(exc, SourceError) else f"could not be indexed ({type(exc).__name__}: {exc})"
+                skipped.append(Skipped(source, " ".join(reason.split())[:300]))
+                continue
+            if not ids:
+                skipped.append(Skipped(source, "no text left after cleaning"))
+                continue
+            files_meta[source] = {"sha256": sha, "kind": kind, "chunks": ids, "indexed": round(time.time()),
+                                  "bytes": _size(source)}
+            if outline.pages or outline.sections:
+                files_meta[source]["outline"] = outline.to_json()
     if progress and todo:
         progress("reading", len(todo), len(todo))
     ok_sources = set(files_meta)
@@ -314,6 +323,67 @@ def _build_locked(settings, root, extra, full, progress, t0, remove) -> BuildRep
     report.embedded = len(new_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _chunked(todo: list[str], current: dict[str, str], max_bytes: int, chunk_settings, counts) -> Iterator:
+    """For each source of ``todo`` in turn: its pieces read and chunked, ``(document, offset, chunks)``, then
+    ``None``, or the exception that stopped its reading or chunking."""
+    for source in todo:
+        try:
+            for doc, offset in _documents(source, current[source], max_bytes):
+                yield doc, offset, chunk_document(doc, chunk_settings, counts)
+        except Exception as exc:
+            yield exc
+        else:
+            yield None
+
+
+def _pieces_of_one(stream: Iterator) -> Iterator:
+    """The next source's pieces from a :func:`_chunked` stream; raises the exception that ended them."""
+    for item in stream:
+        if item is None:
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item
+
+
+def _ahead(items: Iterator) -> Generator:
+    """``items`` in order, each computed in a worker thread while the caller works on the previous one.
+
+    One item ahead is enough: reading and chunking COVID-QA takes 6.7 s against 72.6 s to embed it, and a
+    streamed large file keeps at most two windows in memory beside the one being embedded. Closing the
+    generator (or leaving it unfinished, when it is collected) stops the worker after its current item.
+    """
+    box: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:  # after stop is set, it puts at most one more entry
+        try:
+            for item in items:
+                box.put((item, None))
+                if stop.is_set():
+                    return
+            box.put((done, None))
+        except BaseException as exc:  # handed to the caller
+            box.put((done, exc))
+
+    worker = threading.Thread(target=work, name="ragqa-chunking", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = box.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        with suppress(queue.Empty):  # room for the entry the worker may still put
+            box.get_nowait()
+        worker.join()
 
 
 def _documents(source: str, sha: str, max_bytes: int):

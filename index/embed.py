@@ -55,6 +55,8 @@ class Embedder:
                        else self.model.get_sentence_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         self.tokenizer = self.model.tokenizer
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)  # a fast tokenizer's, shared with encode()
+        self._counter = _counting_copy(backend) if backend is not None else None
         self._lock = threading.Lock()
 
     @property
@@ -66,6 +68,8 @@ class Embedder:
         """Token counts of each text, without the special tokens."""
         if not texts:
             return []
+        if self._counter is not None:  # its own tokenizer: counts while encode() runs (the build chunks meanwhile)
+            return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
         with self._lock:  # the fast tokenizer's truncation/padding state is shared with encode(): not thread-safe
             enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in enc]
@@ -111,12 +115,6 @@ class OnnxEmbedder(Embedder):
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self._lock = threading.Lock()
 
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Token counts of each text, without the special tokens."""
-        if not texts:
-            return []
-        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
-
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` into an ``(n, dim)`` float32 array of unit vectors (batched by length)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -149,10 +147,17 @@ def _tokenizers(model_dir: Path, max_tokens: int):
     encoder.enable_truncation(max_tokens)
     pad = encoder.token_to_id("[PAD]")
     encoder.enable_padding(pad_id=pad if pad is not None else 0, pad_token="[PAD]")
-    counter = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    return encoder, _counting_copy(encoder)
+
+
+def _counting_copy(tokenizer):
+    """A copy of a ``tokenizers`` tokenizer that neither truncates nor pads, for counting tokens."""
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(tokenizer.to_str())
     counter.no_truncation()
     counter.no_padding()
-    return encoder, counter
+    return counter
 
 
 def resolve_model_path(name: str) -> str:

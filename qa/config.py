@@ -85,7 +85,10 @@ class RetrievalSettings:
     """Neighbouring chunks added on each side of a retrieved chunk to make the passage returned
     (1 raises COVID-QA hit@5 by ~6 points but lets a wrong seeds answer pass the citation check)."""
     context_tokens: int = field(default_factory=lambda: _env_int("RAGQA_CONTEXT_TOKENS", 300))
-    """Budget of passage sentences sent to the model (embedder tokens, roughly the model's too)."""
+    """Budget of passage sentences sent to the model (embedder tokens, roughly the model's too). 200 (about 250
+    new prompt tokens instead of 348) lost right answers and let more wrong ones through: verify_sweep, judge 0.4,
+    right/wrong/refused on seeds dev, eval/seeds_trust.jsonl, COVID-QA lookalikes+controls: 300 gave 10/0/4, 16/4/40,
+    16/4/70; 200 gave 7/1/6, 15/5/40, 16/6/68 (2026-12-01)."""
 
 
 @dataclass
