@@ -95,16 +95,17 @@ class RetrievalSettings:
 class VerifySettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     """The citation checker's thresholds (:class:`qa.cite.Thresholds`, each with the figure that chose it)."""
-    judge: float = 0.4
+    judge: float = 0.3
     """After the checker accepts an answer, the model is asked whether the quoted text answers the question
-    (one extra prompt sharing the cached system prompt; its yes/no next-token probabilities are read), and the
-    answer is refused below this yes-probability; 0: no such check (nor with a backend that cannot read its
-    next-token probabilities: an OpenAI-compatible server that returns no logprobs). verify_sweep
-    (2026-11-25), right / wrong / refused on COVID-QA 200, missing-document 200, seeds dev: off 71/35/94,
-    0/48/152, 10/0/4; 0.4 71/33/96,
-    0/39/161, 10/0/4; 0.45 71/31/98, 0/35/165, 10/0/4; 0.5 70/31/99, 0/33/167, 9/0/5; 0.6 61/19/120, 0/14/186,
-    7/0/7. 0.4 and not 0.45: answered live (the judge's probability depends slightly on llama.cpp's cache
-    state), dev03's right answer scored 0.435."""
+    (:func:`qa.prompt.judge_messages`: its own system prompt, whose KV state is held, so only the quotes and the
+    question are read; its yes/no next-token probabilities are read), and the answer is refused below this
+    yes-probability; 0: no such check (nor with a backend that cannot read its next-token probabilities: an
+    OpenAI-compatible server that returns no logprobs). verify_sweep (2026-12-02, the same cached model text),
+    right / wrong / refused on seeds dev, eval/seeds_trust.jsonl, COVID-QA lookalikes+controls, COVID-QA 200,
+    missing-document 200: 0.25 10/0/4, 16/4/40, 16/4/70, 74/34/92, 0/40/160; 0.3 10/0/4, 15/4/41, 16/4/70,
+    74/33/93, 0/38/162; 0.4 9/0/5, 14/3/43, 16/4/70, 74/33/93, 0/37/163 (dev03's right answer scores 0.33).
+    The previous judge (the answering system prompt, the instruction after the quotes: 31% more tokens to read)
+    gave at its 0.4: 10/0/4, 16/4/40, 16/4/70, 74/33/93, 0/39/161."""
     repair: int = 0
     """When the first answer fails verification, the model is asked once more to copy the one sentence that
     answers, from this many most relevant sentences (:func:`qa.prompt.repair_messages`), and that answer is
@@ -115,8 +116,9 @@ class VerifySettings:
     on COVID-QA and +1 of 30 controls (repair_judge below)."""
     repair_judge: float = 0.75
     """The judge's threshold for that second answer: a copied source sentence passes the word checks by
-    construction, so the model's yes-probability is what must vouch for it. verify_sweep (2026-11-25, judge
-    0.4), right / wrong / refused on seeds dev, COVID-QA lookalikes+controls, COVID-QA 200, missing-document
+    construction, so the model's yes-probability is what must vouch for it. Measured with the previous judge
+    prompt (see ``judge``) and not again since: verify_sweep (2026-11-25, judge 0.4), right / wrong / refused
+    on seeds dev, COVID-QA lookalikes+controls, COVID-QA 200, missing-document
     200: no repair 10/0/4, 14/4/72, 71/33/96, 0/39/161; repair at 0.4: 10/0/4, 16/7/67, 84/46/70, 0/50/150;
     0.6: 15/5/70, 78/38/84, 0/43/157; 0.7: 15/5/70, 75/33/92, 0/40/160; 0.75: 10/0/4, 15/4/71, 74/33/93,
     0/39/161 (the lowest with no more wrong answers than no repair); 0.8: 14/4/72, 73/33/94."""

@@ -89,7 +89,8 @@ def _reply(text: str) -> str:
 TRANSLATOR = ("You are a translator. Translate the user's text into the language asked for. Reply with the "
               "translation only: never answer, explain or refuse.")
 """The system prompt of the second try, when the first (which shares the answering system prompt, and so its KV
-cache) gave no usable translation: it costs the system prompt's tokens again, on this question and the next."""
+cache) gave no usable translation. llama.cpp holds each system prompt's KV state once read (:mod:`qa.llm.llama_cpp`), so
+this one is read once per process (or restored from the cache folder) and the answering one is restored after it."""
 
 
 def question_messages(question: str, to: str, shared: bool = True) -> list[dict]:

@@ -56,15 +56,19 @@ def repair_messages(question: str, sentences: list[tuple[int, str]]) -> list[dic
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def judge_messages(question: str, quotes: list[str]) -> list[dict]:
-    """Messages asking the model whether ``quotes`` answer ``question`` (read as yes/no probabilities).
+JUDGE = ("You check whether a text answers a question. Every detail of the question (who, what, when, where, "
+         "which direction) must match the text. Reply Yes or No.")
+"""The judge's own system prompt: its KV state is held beside the answering one's (:mod:`qa.llm.llama_cpp`), so a
+judgement reads only the quotes and the question: 31% fewer tokens (77 p50) than the previous judge, which shared the
+answering system prompt and asked after the quotes, and a better separation of right from wrong answers (AUC 0.770
+against 0.730 over the 207 answers the checker accepts on the five trust sets; README, "The judge's own system
+prompt", 2026-12-02)."""
 
-    The system prompt is the answering one, so llama.cpp's cached prefix serves this too.
-    """
+
+def judge_messages(question: str, quotes: list[str]) -> list[dict]:
+    """Messages asking the model whether ``quotes`` answer ``question`` (read as yes/no probabilities)."""
     text = " ".join(" ".join(q.split()) for q in quotes)
-    user = (f"Text: {text}\n\nQuestion: {question}\n\nEvery detail of the question (who, what, when, where, "
-            "which direction) must match the text. Does the text answer the question? Reply Yes or No.")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": JUDGE}, {"role": "user", "content": f"Text: {text}\n\nQuestion: {question}"}]
 
 
 def condense_messages(history: list[tuple[str, str]], question: str, max_chars: int = 1500) -> list[dict]:

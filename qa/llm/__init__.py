@@ -31,8 +31,9 @@ def load_llm(settings: LLMSettings) -> LLM:
         from ..prompt import SYSTEM
         from .llama_cpp import LlamaCppLLM
 
-        llm = LlamaCppLLM(model, n_ctx=settings.n_ctx, threads=settings.threads)
-        llm.prime(SYSTEM, Path(settings.cache_dir) / "models")
+        llm = LlamaCppLLM(model, n_ctx=settings.n_ctx, threads=settings.threads,
+                          state_dir=Path(settings.cache_dir) / "models")
+        llm.prime(SYSTEM)
         return llm
     if settings.backend == "transformers":
         from .transformers import TransformersLLM
