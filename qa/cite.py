@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from index.chunk import sentence_spans
 
-from .claims import Terms, answer_types, fits_type, fold, form_words, negated, opposed, squash, terms
+from .claims import Terms, answer_types, fits_type, fold, form_words, negated, opposed, squash, swaps, terms
 from .evidence import Embed, Evidence
 from .prompt import REFUSAL
 from .types import Citation, Sentence
@@ -100,6 +100,13 @@ class Thresholds:
     (2026-12-01, judge 0.4), right / wrong / refused on seeds dev, COVID-QA lookalikes+controls, seeds lookalikes
     (eval/seeds_trust.jsonl), COVID-QA 200, missing-document 200: off 10/0/4, 15/4/71, 16/4/40, 72/33/95,
     0/39/161; on 10/0/4, 16/4/70, 16/4/40, 74/33/93, 0/39/161."""
+    swaps: bool = True
+    """Look for words of the question whose place the cited text fills with another word (:func:`qa.claims.swaps`:
+    "corporate income tax" asked, "personal income tax" cited), for the pipeline to ask the model about
+    (``VerifySettings.swap_judge``, where the figures are). Refusing every such answer outright (with a first,
+    looser version of the rule) cost right answers (the model says "leave" where the text says "left", "methods"
+    for "modes"): verify_sweep 2026-12-02, seeds dev 10/0/4 → 9/0/5, seeds lookalikes 15/4/41 → 12/4/44,
+    COVID-QA 200 74/33/93 → 64/32/104."""
     unmentioned: bool = True
     """Refuse, without asking the model, a question naming someone or something (a name, an acronym) that none
     of the retrieved passages' documents mentions anywhere: "What position does Jack Ma hold at Alibaba?" where
@@ -121,6 +128,11 @@ class Verdict:
     """Why the answer was refused, when the model's text was rejected (None: the model itself refused)."""
     windows: list[list[tuple[int, int]] | None] = field(default_factory=list)
     """Per sentence, the evidence sentence ranges (first, last) that support it (one, or two together), or None."""
+    judge: float | None = None
+    """The model judge's yes-probability for the quotes and the question (None: the judge was not asked)."""
+    swaps: list[tuple[str, str]] = field(default_factory=list)
+    """Words of the question whose place the cited text fills with another word: (question's, text's)
+    (:func:`qa.claims.swaps`); the pipeline asks the model whether they mean the same there."""
 
 
 def unmentioned(evidence: Evidence, th: Thresholds) -> str | None:
@@ -345,7 +357,9 @@ def verify(raw: str, evidence: Evidence, embed: Embed | None = None, thresholds:
     supported = [i for i in claims if windows[i] is not None]
     if not supported:
         return Verdict(REFUSAL, sentences, [], True, "no sentence of the answer is stated by the sources", windows)
-    off = off_subject(q, [w for i in supported for w in windows[i]], evidence, th)
+    used = [w for i in supported for w in windows[i]]
+    seen = _read_with(used, evidence, th)
+    off = off_subject(q, used, seen, evidence, th)
     if not off and any(negated(q, claim_terms[i], things_only=True) for i in supported):
         off = "the answer negates what the question asks about"
     if off:
@@ -367,7 +381,11 @@ def verify(raw: str, evidence: Evidence, embed: Embed | None = None, thresholds:
                 citations.append(Citation(keyed[w], p.source, p.start + start, p.start + end, quote, a.passage))
             sentences[i].citations.append(keyed[w])
     text = " ".join(_with_markers(sentences[i].text, sentences[i].citations) for i in supported)
-    return Verdict(text, sentences, citations, False, None, windows)
+    swapped = []
+    if th.swaps:
+        texts = [" ".join(evidence.sentences[j].text for j in range(first, last + 1)) for first, last in used]
+        swapped = swaps(evidence.question, texts, seen)
+    return Verdict(text, sentences, citations, False, None, windows, swaps=swapped)
 
 
 def _source_words(claim: Terms, question: Terms, partial, window_terms, evidence: Evidence,
@@ -439,7 +457,18 @@ def _reject(sentences: list[Sentence], supported: list[int], windows, reason: st
     return Verdict(REFUSAL, sentences, [], True, reason, windows)
 
 
-def off_subject(question: Terms, used: list[tuple[int, int]], evidence: Evidence, th: Thresholds) -> str:
+def _read_with(used: list[tuple[int, int]], evidence: Evidence, th: Thresholds) -> Terms:
+    """The terms of the cited windows read with ``th.context`` sentences before each."""
+    parts = []
+    for first, last in used:
+        own = evidence.by_passage[evidence.sentences[first].passage]
+        k = own.index(first)
+        lo = own[max(0, k - th.context)]
+        parts.extend(evidence.sentences[j].terms for j in range(lo, last + 1))
+    return merge(parts)
+
+
+def off_subject(question: Terms, used: list[tuple[int, int]], seen: Terms, evidence: Evidence, th: Thresholds) -> str:
     """What of the question's subject the cited windows (with ``th.context`` sentences before each) lack.
 
     A number or code of the question that the cited text does not hold is a contradiction when
@@ -448,15 +477,9 @@ def off_subject(question: Terms, used: list[tuple[int, int]], evidence: Evidence
     another time, count or strain. Without a sibling the question only named its setting (the
     paper's virus, the report's date), which the answer's sentence need not repeat. Quoted terms
     must be there, and ``th.question_names`` of its names, and ``th.question_words`` of its words.
-    Returns ``""`` when the answer is on the subject.
+    ``seen``: the terms of those windows with their context (:func:`_read_with`). Returns ``""`` when the answer
+    is on the subject.
     """
-    parts = []
-    for first, last in used:
-        own = evidence.by_passage[evidence.sentences[first].passage]
-        k = own.index(first)
-        lo = own[max(0, k - th.context)]
-        parts.extend(evidence.sentences[j].terms for j in range(lo, last + 1))
-    seen = merge(parts)
     lacking = [n for n in sorted(question.numbers - question.counted)  # "which two programs": the answer's shape
                if not seen.holds_number(n) and any(_siblings(n, x) and (n not in question.dated or _year(n) or x in seen.dated)
                                                    for x in seen.numbers - question.numbers)]
@@ -480,6 +503,21 @@ def off_subject(question: Terms, used: list[tuple[int, int]], evidence: Evidence
     if words and len(words & seen.words) / len(words) < th.question_words:
         return "most of its words: " + ", ".join(sorted(words - seen.words)[:4])
     return ""
+
+
+def question_share(evidence: Evidence, windows: list[list[tuple[int, int]] | None]) -> float:
+    """Share of the question's content words that the quoted ``windows`` themselves hold (no context sentence),
+    or 0 when they lack one of its names, numbers or codes: how fully the quotes restate what is asked."""
+    used = {w for ws in windows if ws for w in ws}
+    if not used:
+        return 0.0
+    q = evidence.question_terms
+    seen = merge([evidence.sentences[j].terms for first, last in sorted(used) for j in range(first, last + 1)])
+    if not all(seen.holds_name(n) for n in q.names) or not all(seen.holds_code(c) for c in q.codes | q.compounds) \
+            or not all(seen.holds_number(n) for n in q.numbers - q.counted):
+        return 0.0
+    words = q.words - _coded(q) - form_words(evidence.question)
+    return len(words & seen.words) / len(words) if words else 1.0
 
 
 def _year(n: str) -> bool:

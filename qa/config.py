@@ -106,6 +106,29 @@ class VerifySettings:
     74/33/93, 0/38/162; 0.4 9/0/5, 14/3/43, 16/4/70, 74/33/93, 0/37/163 (dev03's right answer scores 0.33).
     The previous judge (the answering system prompt, the instruction after the quotes: 31% more tokens to read)
     gave at its 0.4: 10/0/4, 16/4/40, 16/4/70, 74/33/93, 0/39/161."""
+    judge_skip: float = 0.8
+    """The judge is not asked when the quotes themselves hold every name, number and code of the question and at
+    least this share of its content words (:func:`qa.cite.question_share`); above 1: always asked. The judge's price
+    is a forward pass over the quotes and the question (0.5–0.8 s here), and it refuses answers whose quotes leave
+    part of the question unsaid: over the 210 answers the checker accepts on the five trust sets, every one it
+    refused held under 0.75 of the question's words or missed one of its names, and the skipped ones scored
+    yes ≥ 0.42. verify_sweep (2026-12-02, the same cached model text), seeds dev, eval/seeds_trust.jsonl, COVID-QA
+    lookalikes+controls, COVID-QA 200, missing-document 200: right / wrong / refused the same (10/0/4, 15/4/41,
+    16/4/70, 74/33/93, 0/38/162) at every setting from 0.7 to always; answers judged 210 (always), 155 (1.0),
+    114 (0.8; 116 with the swap check below), 92 (0.75), 83 (0.7). On a held-out set written afterwards
+    (eval/heldout_covidqa.jsonl) 0.8 let one wrong answer through that the judge refuses ("outdoor" asked,
+    "indoor" cited), which ``swap_judge`` refuses."""
+    swap_judge: float = 0.35
+    """When the quotes put another word in the place of one of the question's (:func:`qa.claims.swaps`: "corporate
+    income tax" asked, "personal income tax" cited), the judge is always asked, with the words pointed out
+    (:func:`qa.prompt.swap_messages`), and the answer is refused below this yes-probability; 0: such answers go to
+    the judge like any other. verify_sweep (2026-12-02, the same cached model text, judge_skip 0.8), right / wrong /
+    refused on the one-word lookalike sets eval/oneword_seeds.jsonl and eval/oneword_covidqa.jsonl (written to find
+    this failure, and used to set it): 0 gave 4/11/15 and 3/7/20 (3/6/21 with the judge always asked); 0.3: 4/6/20,
+    2/1/27; 0.35: 4/4/22, 1/1/28; 0.4: 4/3/23, 1/0/29, but the seeds lookalike set lost a right answer (14/4/42)
+    and the COVID-QA lookalikes+controls one (15/4/71). At 0.35 the five trust sets of ``judge_skip`` are unchanged.
+    Held-out sets written after this was set (eval/heldout_seeds.jsonl, eval/heldout_covidqa.jsonl), before → after:
+    3/2/21 → 3/2/21, 4/1/21 → 3/1/22 (a right answer lost: "tract" asked, "airway" cited, judged 0.29)."""
     repair: int = 0
     """When the first answer fails verification, the model is asked once more to copy the one sentence that
     answers, from this many most relevant sentences (:func:`qa.prompt.repair_messages`), and that answer is

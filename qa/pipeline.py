@@ -20,7 +20,7 @@ from .context import select_excerpts
 from .events import Event, Retrieved, Token, Translating, Verified
 from .evidence import Evidence
 from .llm import LLM, load_llm
-from .prompt import REFUSAL, answer_messages, condense_messages, judge_messages, repair_messages
+from .prompt import REFUSAL, answer_messages, condense_messages, judge_messages, repair_messages, swap_messages
 from .retrieve import retrieve as _retrieve
 from .scope import SourceFilter, source_filter
 from .types import Answer, Passage
@@ -233,28 +233,42 @@ class Pipeline:
         numbered = [(evidence.sentences[i].passage + 1, evidence.sentences[i].text) for i in picked]
         second = self.llm.complete(repair_messages(evidence.question, numbered), self.config.llm.max_tokens,
                                    self.config.llm.temperature)
-        repaired = self.check(evidence, second, judge=self.config.verify.repair_judge)
+        repaired = self.check(evidence, second, judge=self.config.verify.repair_judge, always_judge=True)
         if repaired.refused:
             return verdict, second
         return repaired, second
 
-    def check(self, evidence: Evidence, raw: str, judge: float | None = None) -> cite.Verdict:
+    def check(self, evidence: Evidence, raw: str, judge: float | None = None,
+              always_judge: bool = False) -> cite.Verdict:
         """Verify the model's ``raw`` answer claim by claim against ``evidence`` (:func:`qa.cite.verify`);
         then, when the judge threshold (``judge``, default ``config.verify.judge``) is set, ask the model
-        whether the quotes answer the question."""
+        whether the quotes answer the question, unless the quotes restate the question as fully as
+        ``config.verify.judge_skip`` says (``always_judge``: ask all the same, as for a copied sentence). When the
+        quotes put other words in place of the question's (``Verdict.swaps``), the question points them out and the
+        bar is ``config.verify.swap_judge`` (or ``judge``, if higher)."""
         settings = self.config.verify
         judge = settings.judge if judge is None else judge
         verdict = cite.verify(raw, evidence, self.embedder.encode, settings.thresholds)
         if verdict.refused or judge <= 0:
             return verdict
-        p = self.llm.yes_probability(judge_messages(evidence.question, [c.quote for c in verdict.citations]))
+        quotes = [c.quote for c in verdict.citations]
+        if verdict.swaps and settings.swap_judge > 0:  # the judge's question, with the words that differ pointed out
+            messages, judge = swap_messages(evidence.question, quotes, verdict.swaps), max(judge, settings.swap_judge)
+        elif not always_judge and cite.question_share(evidence, verdict.windows) >= settings.judge_skip:
+            return verdict
+        else:
+            messages = judge_messages(evidence.question, quotes)
+        p = verdict.judge = self.llm.yes_probability(messages)
         if p is None or p >= judge:  # None: the backend cannot tell its yes/no probabilities
             return verdict
         reason = f"the model judged that the cited text does not answer the question (yes {p:.2f})"
+        if verdict.swaps and settings.swap_judge > 0:
+            said = ", ".join(f'"{x}" where the question says "{w}"' for w, x in verdict.swaps[:3])
+            reason = f"the cited text says {said}; the model judged that it does not answer the question (yes {p:.2f})"
         for s in verdict.sentences:
             if s.citations:
                 s.citations, s.issue = [], reason
-        return cite.Verdict(REFUSAL, verdict.sentences, [], True, reason, verdict.windows)
+        return cite.Verdict(REFUSAL, verdict.sentences, [], True, reason, verdict.windows, p, verdict.swaps)
 
     def answer(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
                keep: SourceFilter | None = None, sources: Sequence[str] | None = None) -> Answer:

@@ -71,6 +71,16 @@ def judge_messages(question: str, quotes: list[str]) -> list[dict]:
     return [{"role": "system", "content": JUDGE}, {"role": "user", "content": f"Text: {text}\n\nQuestion: {question}"}]
 
 
+def swap_messages(question: str, quotes: list[str], swaps: list[tuple[str, str]]) -> list[dict]:
+    """The judge's question (:func:`judge_messages`) with the words the quotes put in place of the question's pointed
+    out (``(question's word, text's word)``, :func:`qa.claims.swaps`), so that the model weighs exactly them:
+    "The question says "corporate" where the text says "personal". Does the text answer the question?"."""
+    text = " ".join(" ".join(q.split()) for q in quotes)
+    said = "; ".join(f'the question says "{w}" where the text says "{x}"' for w, x in swaps[:3])
+    user = f"Text: {text}\n\nQuestion: {question}\n\n{said[0].upper()}{said[1:]}. Does the text answer the question?"
+    return [{"role": "system", "content": JUDGE}, {"role": "user", "content": user}]
+
+
 def condense_messages(history: list[tuple[str, str]], question: str, max_chars: int = 1500) -> list[dict]:
     """Messages that ask the model to turn a follow-up into a standalone question."""
     lines = []

@@ -75,26 +75,33 @@ def gather(pipeline: Pipeline, questions: list[Question], top_k: int, progress: 
     return cases
 
 
-def check(case: Case, settings: VerifySettings) -> Answer:
-    """The answer the product shows for this case under ``settings``."""
+def check(case: Case, settings: VerifySettings) -> tuple[Answer, bool]:
+    """The answer the product shows for this case under ``settings``, and whether the model judge was asked."""
     case.pipeline.config.verify = settings
     v, repaired = case.pipeline.settle(case.evidence, case.raw)
-    return Answer(case.question.question, v.text, v.refused, v.citations, case.evidence.passages, v.sentences,
-                  raw=case.raw, repair=repaired, rejected=v.reason if v.refused else None)
+    answer = Answer(case.question.question, v.text, v.refused, v.citations, case.evidence.passages, v.sentences,
+                    raw=case.raw, repair=repaired, rejected=v.reason if v.refused else None)
+    return answer, v.judge is not None
 
 
 def score(cases: list[Case], settings: VerifySettings) -> dict:
-    out = {"right": 0, "wrong": 0, "refused": 0, "n": len(cases)}
+    """Right / wrong / refused by ground truth, and ``judged``: how many answers the model judge was asked about."""
+    out = {"right": 0, "wrong": 0, "refused": 0, "n": len(cases), "judged": 0}
     for c in cases:
-        out[m.outcome(check(c, settings), c.question)] += 1
+        answer, judged = check(c, settings)
+        out[m.outcome(answer, c.question)] += 1
+        out["judged"] += judged
     return out
 
 
+_VERIFY = {f.name: f.type for f in dataclasses.fields(VerifySettings) if f.name != "thresholds"}
+
+
 def settings_of(cfg: dict) -> VerifySettings:
-    """Checker settings from one point of the grid (``judge``, ``repair``, ``repair_judge`` are fields of VerifySettings, the rest
-    of Thresholds); unset ones keep their defaults."""
+    """Checker settings from one point of the grid (``judge``, ``judge_skip``, ``repair``, ``repair_judge`` are fields of
+    VerifySettings, the rest of Thresholds); unset ones keep their defaults."""
     cfg = dict(cfg)
-    extra = {k: cfg.pop(k) for k in ("judge", "repair", "repair_judge") if k in cfg}
+    extra = {k: cfg.pop(k) for k in _VERIFY if k in cfg}
     return VerifySettings(Thresholds(**cfg), **extra)
 
 
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     grid = {}
     types = {f.name: f.type for f in dataclasses.fields(Thresholds)}
-    types |= {"judge": "float", "repair": "int", "repair_judge": "float"}
+    types |= _VERIFY
     for g in args.grid:
         key, _, values = g.partition("=")
         cast = int if types[key] in (int, "int") else float
@@ -141,13 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_of(cfg)
         row = {"config": cfg, "sets": {name: score(cases, settings) for name, cases in results.items()}}
         rows.append(row)
-        cells = "  ".join(f"{name} {s['right']}/{s['wrong']}/{s['refused']}" for name, s in row["sets"].items())
+        cells = "  ".join(f"{name} {s['right']}/{s['wrong']}/{s['refused']} ({s['judged']}j)"
+                          for name, s in row["sets"].items())
         print(f"{json.dumps(cfg):60s} {cells}")
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as f:
             for name, cases in results.items():
                 for c in cases:
-                    a = check(c, settings_of(configs[0]))
+                    a, _ = check(c, settings_of(configs[0]))
                     f.write(json.dumps({"set": name, "id": c.question.id, "kind": c.question.kind,
                                         "question": c.question.question, "outcome": m.outcome(a, c.question),
                                         "raw": c.raw, "repair": a.repair, "text": a.text, "reason": a.rejected,
@@ -157,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                                        ensure_ascii=False) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"sets": args.set, "rows": rows}, indent=2) + "\n")
-    print(f"(right/wrong/refused) wrote {args.out}", file=sys.stderr)
+    print(f"(right/wrong/refused, (n j): answers the model judge was asked about) wrote {args.out}", file=sys.stderr)
     return 0
 
 

@@ -54,3 +54,27 @@ def test_a_question_about_someone_no_source_names_is_refused_without_the_model(p
     assert a.raw == ""  # the model was not asked: nothing it could write would be stated by the sources
     assert a.passages  # the passages searched are still shown
     assert "the sources do not mention Jack Ma, so the model was not asked" in a.notes
+
+
+ONE_WORD = [
+    # "SenseTime recently joined the government's so-called AI "national team" to in developing facial recognition."
+    "What voice recognition work did SenseTime join the Chinese government's so-called AI national team to develop?",
+    # "Up to 2,500 companies in the world are engaged in research, development and practical use of AI."
+    "How many universities in the world are engaged in research, development and practical use of AI?",
+]
+
+
+@pytest.mark.parametrize("question", ONE_WORD)
+def test_one_word_lookalikes_are_refused(pipeline, question):
+    # the model answers these from the sentence with the other word (eval/oneword_seeds.jsonl, 2026-12-02); the
+    # checker finds the word put in the question's place and the judge, asked about exactly it, says no
+    a = pipeline.answer(question)
+    assert a.refused and not a.citations, f"answered {a.text!r}"
+
+
+def test_a_paraphrased_word_in_the_questions_place_is_kept(pipeline):
+    # "In 2014, Andrew Ng left Google Brain for Baidu …": "leave" asked, "left" cited; the judge says they agree
+    a = pipeline.answer("In what year did Andrew Ng leave Google Brain for Baidu?")
+    assert not a.refused, a.rejected
+    assert "2014" in a.text
+    check_citations(a)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-import index
 from qa import crosslingual, language
 from qa.config import Config
 from qa.events import Retrieved, Token, Translating, Verified
@@ -16,6 +15,7 @@ from qa.language import LanguageSettings
 from qa.llm.base import LLM
 from qa.pipeline import Pipeline
 from qa.prompt import REFUSAL, SYSTEM
+from tests.unit.one_file import one_file_index
 from ui import render
 
 REPORT = ("# Kestrel Water Board\n\n## Reservoir levels\n\nThe Kestrel reservoir held 48 million litres of water in "
@@ -65,11 +65,7 @@ class ScriptedLLM(LLM):
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("docs")
-    (folder / "report.md").write_text(REPORT, encoding="utf-8")
-    s = index.IndexSettings(sources=[str(folder)], index_dir=str(tmp_path_factory.mktemp("idx")))
-    index.build(settings=s)
-    return s
+    return one_file_index(tmp_path_factory, REPORT)
 
 
 def _pipeline(settings, llm: ScriptedLLM, **lang) -> Pipeline:

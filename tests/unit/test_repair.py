@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-import index
 from qa.config import Config, VerifySettings
 from qa.llm.base import LLM
 from qa.pipeline import Pipeline
+from tests.unit.one_file import one_file_index
 
 REPORT = ("# Kestrel Water Board\n\n## Reservoir levels\n\nThe Kestrel reservoir held 48 million litres of water in "
           "March 2023. Rainfall was low that spring, and the board asked towns to save water.\n")
@@ -41,11 +41,7 @@ class ScriptedLLM(LLM):
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("docs")
-    (folder / "report.md").write_text(REPORT, encoding="utf-8")
-    s = index.IndexSettings(sources=[str(folder)], index_dir=str(tmp_path_factory.mktemp("idx")))
-    index.build(settings=s)
-    return s
+    return one_file_index(tmp_path_factory, REPORT)
 
 
 def _pipeline(settings, repair: int, yes: float) -> tuple[Pipeline, ScriptedLLM]:
@@ -64,7 +60,8 @@ def test_a_rejected_answer_is_repaired_with_the_sources_own_sentence(settings):
 
 
 def test_the_repair_must_convince_the_judge_at_its_own_bar(settings):
-    pipeline, _ = _pipeline(settings, repair=4, yes=0.5)  # above the first judge's 0.4, below repair_judge 0.75
+    # above the first judge's 0.3, below repair_judge 0.75; the copy restates the question, yet it is judged
+    pipeline, _ = _pipeline(settings, repair=4, yes=0.5)
     a = pipeline.answer(QUESTION)
     assert a.refused and a.repair == COPY
     assert a.rejected and "quantity" in a.rejected  # the first rejection's reason stands
