@@ -100,13 +100,6 @@ class Thresholds:
     (2026-12-01, judge 0.4), right / wrong / refused on seeds dev, COVID-QA lookalikes+controls, seeds lookalikes
     (eval/seeds_trust.jsonl), COVID-QA 200, missing-document 200: off 10/0/4, 15/4/71, 16/4/40, 72/33/95,
     0/39/161; on 10/0/4, 16/4/70, 16/4/40, 74/33/93, 0/39/161."""
-    swaps: bool = True
-    """Look for words of the question whose place the cited text fills with another word (:func:`qa.claims.swaps`:
-    "corporate income tax" asked, "personal income tax" cited), for the pipeline to ask the model about
-    (``VerifySettings.swap_judge``, where the figures are). Refusing every such answer outright (with a first,
-    looser version of the rule) cost right answers (the model says "leave" where the text says "left", "methods"
-    for "modes"): verify_sweep 2026-12-02, seeds dev 10/0/4 → 9/0/5, seeds lookalikes 15/4/41 → 12/4/44,
-    COVID-QA 200 74/33/93 → 64/32/104."""
     unmentioned: bool = True
     """Refuse, without asking the model, a question naming someone or something (a name, an acronym) that none
     of the retrieved passages' documents mentions anywhere: "What position does Jack Ma hold at Alibaba?" where
@@ -132,7 +125,9 @@ class Verdict:
     """The model judge's yes-probability for the quotes and the question (None: the judge was not asked)."""
     swaps: list[tuple[str, str]] = field(default_factory=list)
     """Words of the question whose place the cited text fills with another word: (question's, text's)
-    (:func:`qa.claims.swaps`); the pipeline asks the model whether they mean the same there."""
+    (:func:`qa.claims.swaps`); the pipeline asks the model whether the text answers all the same."""
+    share: float = 0.0
+    """How fully the quotes restate the question (:func:`question_share`): the pipeline's judge reads it."""
 
 
 def unmentioned(evidence: Evidence, th: Thresholds) -> str | None:
@@ -381,11 +376,9 @@ def verify(raw: str, evidence: Evidence, embed: Embed | None = None, thresholds:
                 citations.append(Citation(keyed[w], p.source, p.start + start, p.start + end, quote, a.passage))
             sentences[i].citations.append(keyed[w])
     text = " ".join(_with_markers(sentences[i].text, sentences[i].citations) for i in supported)
-    swapped = []
-    if th.swaps:
-        texts = [" ".join(evidence.sentences[j].text for j in range(first, last + 1)) for first, last in used]
-        swapped = swaps(evidence.question, texts, seen)
-    return Verdict(text, sentences, citations, False, None, windows, swaps=swapped)
+    texts = [" ".join(evidence.sentences[j].text for j in range(first, last + 1)) for first, last in used]
+    return Verdict(text, sentences, citations, False, None, windows, swaps=swaps(evidence.question, texts, seen),
+                   share=question_share(evidence, used))
 
 
 def _source_words(claim: Terms, question: Terms, partial, window_terms, evidence: Evidence,
@@ -505,15 +498,15 @@ def off_subject(question: Terms, used: list[tuple[int, int]], seen: Terms, evide
     return ""
 
 
-def question_share(evidence: Evidence, windows: list[list[tuple[int, int]] | None]) -> float:
-    """Share of the question's content words that the quoted ``windows`` themselves hold (no context sentence),
+def question_share(evidence: Evidence, used: list[tuple[int, int]]) -> float:
+    """Share of the question's content words that the cited windows ``used`` themselves hold (no context sentence),
     or 0 when they lack one of its names, numbers or codes: how fully the quotes restate what is asked."""
-    used = {w for ws in windows if ws for w in ws}
     if not used:
         return 0.0
     q = evidence.question_terms
-    seen = merge([evidence.sentences[j].terms for first, last in sorted(used) for j in range(first, last + 1)])
-    if not all(seen.holds_name(n) for n in q.names) or not all(seen.holds_code(c) for c in q.codes | q.compounds) \
+    seen = merge([evidence.sentences[j].terms for first, last in sorted(set(used)) for j in range(first, last + 1)])
+    if not all(seen.holds_name(n) for n in q.names - q.openers) \
+            or not all(seen.holds_code(c) for c in q.codes | q.compounds) \
             or not all(seen.holds_number(n) for n in q.numbers - q.counted):
         return 0.0
     words = q.words - _coded(q) - form_words(evidence.question)

@@ -357,64 +357,77 @@ def form_words(question: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"\bhow\s+(\w+)", fold(question))}
 
 
-def _slots(text: str) -> list[tuple[str, bool]]:
-    """``text``'s tokens, folded and without a possessive "'s", each with whether it is written as a name (capitalised,
-    not opening a sentence)."""
+def _slots(text: str) -> list[tuple[str, bool, str]]:
+    """``text``'s tokens without a possessive "'s": each folded, whether it is written as a name (capitalised, not
+    opening a sentence), and as written."""
     found = list(_TOKEN.finditer(text))
     out = []
     for i, m in enumerate(found):
         tok = re.sub(r"['’]s$", "", m.group())
         opens = i == 0 or _ends_sentence(found[i - 1].group(), text[found[i - 1].end() : m.start()])
-        out.append((fold(tok), _capitalised(tok) and not opens))
+        out.append((fold(tok), _capitalised(tok) and not opens, tok))
     return out
 
 
 def _plain_word(w: str) -> bool:
-    """A content word that is no number, code, stopword or filler: what a one-word swap can change."""
+    """A content word of letters only (no number, code, hyphenated compound, stopword or filler): what a one-word
+    swap can change."""
     return len(w) > 2 and w.isalpha() and w not in _stopwords() and w not in _FILLER and _stem(w) not in _FILLER
 
 
 def _kin(a: str, b: str) -> bool:
-    """Two forms of one word: the same stem, or a common beginning of 4 letters or more ("immunity", "immune")."""
+    """Two forms of one word: the same stem, or a common beginning of all but 2 letters of the shorter one, and
+    4 or more ("immunity", "immune"; not "intravenous", "intramuscular" nor "antibody", "antigen")."""
     if _stem(a) == _stem(b):
         return True
     k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return k >= 4
+    return k >= max(4, min(len(a), len(b)) - 2)
+
+
+def _count(token: str) -> bool:
+    """A number that can answer "how many": digits, not a year ("2,500", "12"; not "2020", "COVID-19")."""
+    return bool(_NUMBER.fullmatch(token)) and not (len(token) == 4 and token.isdigit() and 1800 <= int(token) <= 2100)
+
+
+#: At most this many swaps are reported (and pointed out to the judge).
+MAX_SWAPS = 3
 
 
 def swaps(question: str, texts: list[str], present: Terms) -> list[tuple[str, str]]:
-    """Words of ``question`` that ``texts`` put another word in the place of: (question's word, text's word).
+    """Words of ``question`` that ``texts`` put another word in the place of: (question's word, text's word), as
+    written, at most ``MAX_SWAPS``.
 
     A question word ``present`` lacks (neither its form nor its stem) whose place a text fills with another plain word
-    that the question does not use: its right neighbour, a plain word, follows it in both ("corporate income tax"
-    asked, "personal income tax" written), or both its neighbours surround it, one of them a plain word ("neonatal
-    lambs with" / "neonatal calves with"), or a number stands where the question asks how many ("how many
-    universities in" / "2,500 companies in"). Names are left to the name checks, numbers to the number checks.
-    (Two left neighbours leading to the word, "most prominent hospitals" / "most prominent universities", were
-    tried: they also matched "Henry He('s) hold" / "Henry He, executive", and cost 5 right answers on the trust
-    sets for 3 wrong ones, verify_sweep 2026-12-02.)
+    (:func:`_plain_word`; not another form of it, :func:`_kin`) that the question does not use. Its place: the
+    question word's right neighbour follows it in the text too, and that neighbour is a plain word ("corporate
+    income tax" asked, "personal income tax" written), or the left neighbours match as well and one of the two is
+    a plain word ("neonatal lambs with" / "neonatal calves with"), or a number stands where the question asks how
+    many ("how many universities in" / "2,500 companies in"). Names are left to the name checks, numbers to the
+    number checks. (Two left neighbours leading to the word, "most prominent hospitals" / "most prominent
+    universities", were tried: they also matched "Henry He('s) hold" / "Henry He, executive", and cost 5 right
+    answers on the trust sets for 3 wrong ones, verify_sweep 2026-12-02.)
     """
     q = _slots(question)
-    asked = {_stem(w) for w, _ in q} | {w for w, _ in q}
+    asked = {_stem(w) for w, _, _ in q} | {w for w, _, _ in q}
     form = form_words(question)  # "many" of "how many": the answer's shape, which the text fills with a number
     out: list[tuple[str, str]] = []
     slotted = None
-    for i, (w, named) in enumerate(q):
+    for i, (w, named, written) in enumerate(q):
         if named or not _plain_word(w) or _stem(w) in form or w in present.surface or _stem(w) in present.words:
             continue
         left = q[i - 1][0] if i > 0 else None
         right = q[i + 1][0] if i + 1 < len(q) else None
         slotted = slotted or [_slots(text) for text in texts]
         for t in slotted:
-            for j, (x, x_named) in enumerate(t):
+            for j, (x, x_named, x_written) in enumerate(t):
                 if x_named or not _plain_word(x) or x in asked or _stem(x) in asked or _kin(w, x):
                     continue
                 after = right is not None and j + 1 < len(t) and t[j + 1][0] == right
-                counted = left is not None and _stem(left) in form and j > 0 and any(c.isdigit() for c in t[j - 1][0])
+                counted = left is not None and _stem(left) in form and j > 0 and _count(t[j - 1][2])
                 before = left is not None and j > 0 and t[j - 1][0] == left
                 if after and (_plain_word(right) or counted or (before and _plain_word(left))):
-                    out.append((w, x))
-    return list(dict.fromkeys(out))
+                    out.append((written, x_written))
+    return list(dict.fromkeys(out))[:MAX_SWAPS]
 
 
 def negated(asserted: Terms, text: Terms, things_only: bool = False) -> list[str]:

@@ -115,14 +115,18 @@ class VerifySettings:
     yes ≥ 0.42. verify_sweep (2026-12-02, the same cached model text), seeds dev, eval/seeds_trust.jsonl, COVID-QA
     lookalikes+controls, COVID-QA 200, missing-document 200: right / wrong / refused the same (10/0/4, 15/4/41,
     16/4/70, 74/33/93, 0/38/162) at every setting from 0.7 to always; answers judged 210 (always), 155 (1.0),
-    114 (0.8; 116 with the swap check below), 92 (0.75), 83 (0.7). On a held-out set written afterwards
-    (eval/heldout_covidqa.jsonl) 0.8 let one wrong answer through that the judge refuses ("outdoor" asked,
-    "indoor" cited), which ``swap_judge`` refuses."""
+    114 (0.8; 116 with the swap check below), 92 (0.75), 83 (0.7). An answer whose quotes put a word in place of
+    one of the question's (``swap_judge``) is always judged: on a held-out set written afterwards
+    (eval/heldout_covidqa.jsonl) a first version, which skipped those too, let one wrong answer through that the
+    judge refuses ("outdoor" asked, "indoor" cited)."""
     swap_judge: float = 0.35
     """When the quotes put another word in the place of one of the question's (:func:`qa.claims.swaps`: "corporate
     income tax" asked, "personal income tax" cited), the judge is always asked, with the words pointed out
-    (:func:`qa.prompt.swap_messages`), and the answer is refused below this yes-probability; 0: such answers go to
-    the judge like any other. verify_sweep (2026-12-02, the same cached model text, judge_skip 0.8), right / wrong /
+    (:func:`qa.prompt.swap_messages`), and the answer is refused below this yes-probability; 0: the plain judge is
+    asked about such answers (never skipped). Refusing them all outright, without the model (with a first, looser
+    version of the rule), cost right answers (the model says "leave" where the text says "left", "methods" for
+    "modes"): seeds dev 10/0/4 → 9/0/5, seeds lookalikes 15/4/41 → 12/4/44, COVID-QA 200 74/33/93 → 64/32/104.
+    verify_sweep (2026-12-02, the same cached model text, judge_skip 0.8), right / wrong /
     refused on the one-word lookalike sets eval/oneword_seeds.jsonl and eval/oneword_covidqa.jsonl (written to find
     this failure, and used to set it): 0 gave 4/11/15 and 3/7/20 (3/6/21 with the judge always asked); 0.3: 4/6/20,
     2/1/27; 0.35: 4/4/22, 1/1/28; 0.4: 4/3/23, 1/0/29, but the seeds lookalike set lost a right answer (14/4/42)

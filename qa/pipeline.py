@@ -252,23 +252,25 @@ class Pipeline:
         if verdict.refused or judge <= 0:
             return verdict
         quotes = [c.quote for c in verdict.citations]
-        if verdict.swaps and settings.swap_judge > 0:  # the judge's question, with the words that differ pointed out
+        pointed = bool(verdict.swaps) and settings.swap_judge > 0
+        if pointed:  # the judge's question, with the words that differ pointed out
             messages, judge = swap_messages(evidence.question, quotes, verdict.swaps), max(judge, settings.swap_judge)
-        elif not always_judge and cite.question_share(evidence, verdict.windows) >= settings.judge_skip:
-            return verdict
-        else:
+        elif always_judge or verdict.swaps or verdict.share < settings.judge_skip:
             messages = judge_messages(evidence.question, quotes)
+        else:  # the quotes restate the question: the judge has never refused such an answer (judge_skip)
+            return verdict
         p = verdict.judge = self.llm.yes_probability(messages)
         if p is None or p >= judge:  # None: the backend cannot tell its yes/no probabilities
             return verdict
         reason = f"the model judged that the cited text does not answer the question (yes {p:.2f})"
-        if verdict.swaps and settings.swap_judge > 0:
-            said = ", ".join(f'"{x}" where the question says "{w}"' for w, x in verdict.swaps[:3])
+        if pointed:
+            said = ", ".join(f'"{x}" where the question says "{w}"' for w, x in verdict.swaps)
             reason = f"the cited text says {said}; the model judged that it does not answer the question (yes {p:.2f})"
         for s in verdict.sentences:
             if s.citations:
                 s.citations, s.issue = [], reason
-        return cite.Verdict(REFUSAL, verdict.sentences, [], True, reason, verdict.windows, p, verdict.swaps)
+        return cite.Verdict(REFUSAL, verdict.sentences, [], True, reason, verdict.windows, p, verdict.swaps,
+                            verdict.share)
 
     def answer(self, question: str, *, top_k: int | None = None, history: list[tuple[str, str]] | None = None,
                keep: SourceFilter | None = None, sources: Sequence[str] | None = None) -> Answer:

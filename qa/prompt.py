@@ -75,10 +75,11 @@ def swap_messages(question: str, quotes: list[str], swaps: list[tuple[str, str]]
     """The judge's question (:func:`judge_messages`) with the words the quotes put in place of the question's pointed
     out (``(question's word, text's word)``, :func:`qa.claims.swaps`), so that the model weighs exactly them:
     "The question says "corporate" where the text says "personal". Does the text answer the question?"."""
-    text = " ".join(" ".join(q.split()) for q in quotes)
-    said = "; ".join(f'the question says "{w}" where the text says "{x}"' for w, x in swaps[:3])
-    user = f"Text: {text}\n\nQuestion: {question}\n\n{said[0].upper()}{said[1:]}. Does the text answer the question?"
-    return [{"role": "system", "content": JUDGE}, {"role": "user", "content": user}]
+    messages = judge_messages(question, quotes)
+    said = "; ".join(f'the question says "{w}" where the text says "{x}"' for w, x in swaps)
+    if said:
+        messages[-1]["content"] += f"\n\n{said[0].upper()}{said[1:]}. Does the text answer the question?"
+    return messages
 
 
 def condense_messages(history: list[tuple[str, str]], question: str, max_chars: int = 1500) -> list[dict]:

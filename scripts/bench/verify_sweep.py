@@ -85,7 +85,8 @@ def check(case: Case, settings: VerifySettings) -> tuple[Answer, bool]:
 
 
 def score(cases: list[Case], settings: VerifySettings) -> dict:
-    """Right / wrong / refused by ground truth, and ``judged``: how many answers the model judge was asked about."""
+    """Right / wrong / refused by ground truth, and ``judged``: how many answers the model judge was asked about
+    (that gave a probability: with a backend that cannot, none are counted)."""
     out = {"right": 0, "wrong": 0, "refused": 0, "n": len(cases), "judged": 0}
     for c in cases:
         answer, judged = check(c, settings)

@@ -90,5 +90,8 @@ def test_a_word_the_quote_puts_in_the_questions_place_is_pointed_out_to_the_judg
 
 
 def test_without_the_swap_judge_the_plain_judge_decides(settings):
+    # the quote holds 8 of the question's 9 words, which alone would spare the judge; a swap never does
     a, llm = _ask(settings, SANDY, yes=0.33, answer=BIRDS, swap_judge=0)
-    assert not a.refused and "where the text says" not in " ".join(llm.asked)
+    assert llm.judged == 1 and "where the text says" not in llm.asked[0] and not a.refused
+    a, llm = _ask(settings, SANDY, yes=0.2, answer=BIRDS, swap_judge=0)
+    assert llm.judged == 1 and a.refused and "where the question says" not in a.rejected

@@ -44,3 +44,18 @@ def test_a_neighbour_that_is_only_a_stopword_is_not_enough():
     assert _swaps("What did the review of disease onset find?", text) == []
     assert _swaps("What did the review methods of disease onset find?", "The study methods of it.") == [
         ("review", "study")]  # with a plain word beside it, it is a swap
+
+
+def test_words_that_only_begin_alike_are_a_swap_and_forms_of_one_word_are_not():
+    text = "Patients were given intramuscular doses of the drug daily."
+    assert _swaps("Were patients given intravenous doses of the drug daily?", text) == [("intravenous", "intramuscular")]
+    assert _swaps("Did immune cells respond?", "The immunity cells responded.") == []
+
+
+def test_a_year_is_not_the_number_a_how_many_question_asks_for():
+    assert _swaps("How many universities in the world do AI?", "In 2020 companies in the world do AI.") == []
+
+
+def test_the_words_are_given_as_written():
+    text = "Personal income tax cuts for AI talents reached 75% in some regions."
+    assert _swaps("Corporate income tax cuts for AI talents: how large were they?", text) == [("Corporate", "Personal")]
