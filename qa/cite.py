@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from index.chunk import sentence_spans
 
-from .claims import Terms, answer_types, fits_type, fold, form_words, negated, opposed, squash, swaps, terms
+from .claims import Terms, answer_types, fits_type, fold, form_words, negated, opposed, squash, swaps, terms, year
 from .evidence import Embed, Evidence
 from .prompt import REFUSAL
 from .types import Citation, Sentence
@@ -376,9 +376,8 @@ def verify(raw: str, evidence: Evidence, embed: Embed | None = None, thresholds:
                 citations.append(Citation(keyed[w], p.source, p.start + start, p.start + end, quote, a.passage))
             sentences[i].citations.append(keyed[w])
     text = " ".join(_with_markers(sentences[i].text, sentences[i].citations) for i in supported)
-    texts = [" ".join(evidence.sentences[j].text for j in range(first, last + 1)) for first, last in used]
-    return Verdict(text, sentences, citations, False, None, windows, swaps=swaps(evidence.question, texts, seen),
-                   share=question_share(evidence, used))
+    return Verdict(text, sentences, citations, False, None, windows,
+                   swaps=swaps(evidence.question, [c.quote for c in citations], seen), share=question_share(evidence, used))
 
 
 def _source_words(claim: Terms, question: Terms, partial, window_terms, evidence: Evidence,
@@ -474,7 +473,7 @@ def off_subject(question: Terms, used: list[tuple[int, int]], seen: Terms, evide
     is on the subject.
     """
     lacking = [n for n in sorted(question.numbers - question.counted)  # "which two programs": the answer's shape
-               if not seen.holds_number(n) and any(_siblings(n, x) and (n not in question.dated or _year(n) or x in seen.dated)
+               if not seen.holds_number(n) and any(_siblings(n, x) and (n not in question.dated or year(n) or x in seen.dated)
                                                    for x in seen.numbers - question.numbers)]
     lacking += [c for c in sorted(question.codes)
                 if not seen.holds_code(c) and any(_same_family(c, x) for x in seen.codes - question.codes)]
@@ -491,8 +490,7 @@ def off_subject(question: Terms, used: list[tuple[int, int]], seen: Terms, evide
     absent += [n for n in sorted(question.compounds) if not named.holds_code(n)]
     if names and (len(names) - len(absent)) / len(names) < th.question_names:
         return ", ".join(absent[:4])
-    # numbers and codes have their own rule above; "how much", "how far": the question's form, not its subject
-    words = question.words - _coded(question) - form_words(evidence.question)
+    words = _subject_words(question, evidence.question)
     if words and len(words & seen.words) / len(words) < th.question_words:
         return "most of its words: " + ", ".join(sorted(words - seen.words)[:4])
     return ""
@@ -509,18 +507,20 @@ def question_share(evidence: Evidence, used: list[tuple[int, int]]) -> float:
             or not all(seen.holds_code(c) for c in q.codes | q.compounds) \
             or not all(seen.holds_number(n) for n in q.numbers - q.counted):
         return 0.0
-    words = q.words - _coded(q) - form_words(evidence.question)
+    words = _subject_words(q, evidence.question)
     return len(words & seen.words) / len(words) if words else 1.0
 
 
-def _year(n: str) -> bool:
-    return n.isdigit() and len(n) == 4 and 1800 <= int(n) <= 2100
+def _subject_words(q: Terms, question: str) -> frozenset[str]:
+    """The question's content words that name its subject: numbers and codes have rules of their own, and
+    "much" of "how much", "far" of "how far" are its form."""
+    return q.words - _coded(q) - form_words(question)
 
 
 def _siblings(a: str, b: str) -> bool:
     """Two numbers of the same form: both years, or both decimals, or integers of as many digits."""
-    if _year(a) or _year(b):
-        return _year(a) and _year(b)
+    if year(a) or year(b):
+        return year(a) and year(b)
     if ("." in a) != ("." in b):
         return False
     return "." in a or len(a) == len(b)

@@ -145,13 +145,8 @@ class Terms:
             return True
         if len(name) < 4:
             return False
-        for t in self.surface:
-            if t[:4] == name[:4]:
-                shorter = min(len(t), len(name))
-                common = next((k for k in range(shorter) if t[k] != name[k]), shorter)
-                if common >= max(4, shorter - 1):
-                    return True
-        return False
+        return any(t[:4] == name[:4] and _shared_start(t, name) >= max(4, min(len(t), len(name)) - 1)
+                   for t in self.surface)
 
     def holds_code(self, code: str) -> bool:
         return code in self.squashed
@@ -375,18 +370,25 @@ def _plain_word(w: str) -> bool:
     return len(w) > 2 and w.isalpha() and w not in _stopwords() and w not in _FILLER and _stem(w) not in _FILLER
 
 
+def _shared_start(a: str, b: str) -> int:
+    """How many letters ``a`` and ``b`` begin with in common."""
+    return next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def year(n: str) -> bool:
+    """A number that reads as a year (1800–2100)."""
+    return n.isdigit() and len(n) == 4 and 1800 <= int(n) <= 2100
+
+
 def _kin(a: str, b: str) -> bool:
     """Two forms of one word: the same stem, or a common beginning of all but 2 letters of the shorter one, and
     4 or more ("immunity", "immune"; not "intravenous", "intramuscular" nor "antibody", "antigen")."""
-    if _stem(a) == _stem(b):
-        return True
-    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return k >= max(4, min(len(a), len(b)) - 2)
+    return _stem(a) == _stem(b) or _shared_start(a, b) >= max(4, min(len(a), len(b)) - 2)
 
 
 def _count(token: str) -> bool:
     """A number that can answer "how many": digits, not a year ("2,500", "12"; not "2020", "COVID-19")."""
-    return bool(_NUMBER.fullmatch(token)) and not (len(token) == 4 and token.isdigit() and 1800 <= int(token) <= 2100)
+    return bool(_NUMBER.fullmatch(token)) and not year(token)
 
 
 #: At most this many swaps are reported (and pointed out to the judge).

@@ -53,18 +53,18 @@ class LlamaCppLLM(LLM):
         # own prefix match keeps replies right whatever the cache holds (``self.llm`` used directly, say)
         self._head: str | None = None
 
-    def prime(self, system: str, state_dir: str | Path | None = None) -> bool:
+    def prime(self, system: str) -> bool:
         """Put the KV state of ``system`` (a fixed system prompt) in the model's cache, and hold it.
 
-        Restored from ``state_dir`` (default: the one given at construction) when an earlier process saved it
+        Restored from ``state_dir`` (given at construction) when an earlier process saved it
         for this model file, context size and prompt (a few MB; loading takes milliseconds where reading the
         prompt takes a second or more), else evaluated now and saved there. Returns True when it was restored.
         Answers are the same either way: the next prompt shares the prefix and only its own tokens are evaluated.
         """
         with self._lock:
-            return self._prime(system, Path(state_dir) if state_dir is not None else self.state_dir)
+            return self._prime(system)
 
-    def _prime(self, system: str, state_dir: Path | None) -> bool:
+    def _prime(self, system: str) -> bool:
         import numpy as np
         from llama_cpp import LlamaState, __version__
 
@@ -72,7 +72,7 @@ class LlamaCppLLM(LLM):
         st = os.stat(self.model_path)
         key = hashlib.sha256(json.dumps([__version__, os.path.abspath(self.model_path), st.st_size, st.st_mtime_ns,
                                          self.n_ctx, system]).encode()).hexdigest()[:16]
-        path = state_dir / f"prompt-state-{key}.npz" if state_dir is not None else None
+        path = self.state_dir / f"prompt-state-{key}.npz" if self.state_dir is not None else None
         if path is not None and path.is_file():
             try:
                 with np.load(path) as saved:
@@ -126,7 +126,7 @@ class LlamaCppLLM(LLM):
         if system is not None and system != self._head:
             state = self._held.get(system)
             if state is None:
-                self._prime(system, self.state_dir)
+                self._prime(system)
             else:
                 self.llm.load_state(state)
                 self._held.move_to_end(system)

@@ -51,17 +51,17 @@ def test_prompt_state_restored_from_disk_gives_the_same_answer(tmp_path):
     path = str(packaged_gguf(cfg.llm.cache_dir))
     messages = answer_messages("Who founded Sogou?", ["Wang Xiaochuan, founder of the search engine Sogou, "
                                                       "has set up his own startup."])
-    first = LlamaCppLLM(path, n_ctx=2048, threads=cfg.llm.threads)
-    assert first.prime(SYSTEM, tmp_path) is False  # read and saved
+    first = LlamaCppLLM(path, n_ctx=2048, threads=cfg.llm.threads, state_dir=tmp_path)
+    assert first.prime(SYSTEM) is False  # read and saved
     assert len(list(tmp_path.glob("prompt-state-*.npz"))) == 1
     expected = first.complete(messages, max_tokens=40)
     del first
-    second = LlamaCppLLM(path, n_ctx=2048, threads=cfg.llm.threads)
-    assert second.prime(SYSTEM, tmp_path) is True  # restored
+    second = LlamaCppLLM(path, n_ctx=2048, threads=cfg.llm.threads, state_dir=tmp_path)
+    assert second.prime(SYSTEM) is True  # restored
     assert second.llm.n_tokens > 0
     assert second.complete(messages, max_tokens=40) == expected
     # another system prompt has a state of its own
-    assert second.prime(SYSTEM + " Be brief.", tmp_path) is False
+    assert second.prime(SYSTEM + " Be brief.") is False
     assert len(list(tmp_path.glob("prompt-state-*.npz"))) == 2
 
 
@@ -72,10 +72,11 @@ def test_a_damaged_prompt_state_is_read_again(tmp_path):
     from qa.prompt import SYSTEM
 
     cfg = Config()
-    llm = LlamaCppLLM(str(packaged_gguf(cfg.llm.cache_dir)), n_ctx=2048, threads=cfg.llm.threads)
-    llm.prime(SYSTEM, tmp_path)
+    llm = LlamaCppLLM(str(packaged_gguf(cfg.llm.cache_dir)), n_ctx=2048, threads=cfg.llm.threads,
+                      state_dir=tmp_path)
+    llm.prime(SYSTEM)
     (state,) = tmp_path.glob("prompt-state-*.npz")
     state.write_bytes(state.read_bytes()[:1000])
-    assert llm.prime(SYSTEM, tmp_path) is False  # not restored: evaluated and saved again
+    assert llm.prime(SYSTEM) is False  # not restored: evaluated and saved again
     assert state.stat().st_size > 1000
     assert llm.complete([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Say OK."}], 5)
